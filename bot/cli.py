@@ -1,0 +1,280 @@
+"""The `briefbot` command line: index, brief, sources, docs, export, search, console, run."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from dataclasses import asdict
+from pathlib import Path
+
+from index.errors import BriefbotError, InputError
+
+log = logging.getLogger("briefbot")
+
+DEFAULT_CORPUS = "seeds"
+
+
+def _db(args: argparse.Namespace) -> str:
+    from index.library import default_db_path
+
+    return args.db or default_db_path()
+
+
+def _library(args: argparse.Namespace):
+    from index.library import Library
+
+    return Library.open(_db(args))
+
+
+def _print_json(obj: object) -> None:
+    print(json.dumps(obj, ensure_ascii=False))
+
+
+def cmd_index(args: argparse.Namespace) -> int:
+    from index.embedding import make_embedder
+    from index.pipeline import Indexer
+    from index.store import Store
+
+    store = Store(_db(args))
+    indexer = Indexer(store, make_embedder())
+    try:
+        report = indexer.run(args.paths, prune=args.prune, rebuild=args.rebuild)
+    except KeyboardInterrupt:
+        print("interrupted: files finished so far are indexed; the rest are as they were",
+              file=sys.stderr)  # fmt: skip
+        return 130
+    for path, reason in report.skipped:
+        print(f"warning: skipped {path}: {reason}" if path else f"warning: {reason}",
+              file=sys.stderr)  # fmt: skip
+    print(report.summary(), file=sys.stderr)
+    docs, passages = store.counts()
+    print(f"index {store.path}: {docs} documents, {passages} passages", file=sys.stderr)
+    if not report.ok:
+        print("error: nothing could be indexed", file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_brief(args: argparse.Namespace) -> int:
+    from briefings.brief import make_brief
+    from briefings.render import brief_text
+
+    brief = make_brief(
+        _library(args), " ".join(args.topic), k=args.k, source=args.source, since=args.since
+    )
+    if args.json:
+        _print_json(asdict(brief))
+    else:
+        print(brief_text(brief))
+    return 0
+
+
+def cmd_sources(args: argparse.Namespace) -> int:
+    from briefings.render import sources_text
+    from briefings.sources import passage_sources
+
+    view = passage_sources(_library(args), args.passage_id)
+    if args.json:
+        _print_json(asdict(view))
+    else:
+        print(sources_text(view))
+    return 0
+
+
+def cmd_docs(args: argparse.Namespace) -> int:
+    from briefings.corpus import corpus_overview
+    from briefings.render import corpus_text
+
+    overview = corpus_overview(_library(args))
+    if args.json:
+        for entry in overview.entries:
+            _print_json(asdict(entry))
+    else:
+        print(corpus_text(overview))
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from index.store import Store
+
+    store = Store(_db(args), create=False)
+    for doc in store.documents():
+        passages = store.passages_of(doc.doc_id)
+        _print_json(
+            {
+                "doc_id": doc.doc_id,
+                "source_id": doc.source_id,
+                "title": doc.title,
+                "authors": list(doc.authors),
+                "published": doc.published,
+                "url": doc.url,
+                "site": doc.site,
+                "text": doc.text,
+                "passages": [
+                    {"passage_id": p.passage_id, "start": p.start, "end": p.end} for p in passages
+                ],
+            }
+        )
+    return 0
+
+
+def _read_queries(path: str) -> list[tuple[str, str]]:
+    queries = []
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read queries from {path}: {exc}") from exc
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+            qid = obj.get("id", obj.get("_id"))
+            text = obj["text"]
+        except (json.JSONDecodeError, KeyError, AttributeError) as exc:
+            raise InputError(f'{path} line {number}: expected {{"id", "text"}} JSON') from exc
+        if qid is None:
+            raise InputError(f'{path} line {number}: no "id" or "_id"')
+        queries.append((str(qid), str(text)))
+    return queries
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    library = _library(args)
+    queries = _read_queries(args.queries)
+    vectors = library.embedder.encode_queries([text for _, text in queries])
+    for (qid, text), vector in zip(queries, vectors, strict=True):
+        try:
+            hits = library.search(text, k=args.k, per_document=True, query_vector=vector)
+        except InputError as exc:
+            log.warning("query %s: %s", qid, exc)
+            hits = []
+        _print_json(
+            {
+                "query_id": qid,
+                "hits": [
+                    {
+                        "passage_id": h.passage.passage_id,
+                        "doc_id": h.document.doc_id,
+                        "source_id": h.document.source_id,
+                        "title": h.document.title,
+                        "quote": h.passage.text,
+                        "start": h.passage.start,
+                        "end": h.passage.end,
+                        "score": round(h.score, 6),
+                    }
+                    for h in hits
+                ],
+            }
+        )
+    return 0
+
+
+def cmd_console(args: argparse.Namespace) -> int:
+    from bot.console import run_console
+
+    return run_console(_db(args), sys.stdin, sys.stdout)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from bot.client import run_bot
+
+    return run_bot(db_path=_db(args), corpus=args.corpus)
+
+
+def cmd_start(args: argparse.Namespace) -> int:
+    """The README's main job: index the corpus, then the bot, the console or a demo."""
+    args.paths, args.prune, args.rebuild = [args.corpus], True, False
+    if not Path(args.corpus).exists():
+        raise InputError(f"corpus folder {args.corpus} does not exist")
+    code = cmd_index(args)
+    if code:
+        return code
+    from bot.settings import load_settings
+
+    if load_settings().discord_token is not None:
+        return cmd_run(args)
+    if sys.stdin.isatty():
+        print("No DISCORD_TOKEN set: console mode (type /help).", file=sys.stderr)
+        return cmd_console(args)
+    print("No DISCORD_TOKEN and no terminal: a one-shot demo.\n", file=sys.stderr)
+    from bot.console import run_demo
+
+    return run_demo(_db(args), sys.stdout)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="briefbot", description="Research briefings with verbatim, cited quotes."
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log more")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def add(name: str, help_: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_, description=help_)
+        p.add_argument("--db", help="index file (default: $BRIEFBOT_DB or briefbot.db)")
+        return p
+
+    p = add("index", "index files and folders (.txt .md .html .jsonl), incrementally")
+    p.add_argument("paths", nargs="+")
+    p.add_argument("--prune", action="store_true", help="drop documents whose files are gone")
+    p.add_argument("--rebuild", action="store_true", help="start the index afresh")
+    p.set_defaults(func=cmd_index)
+
+    p = add("brief", "quote the corpus on a topic")
+    p.add_argument("topic", nargs="+")
+    p.add_argument("--k", type=int, default=5, help="how many quotes (default 5)")
+    p.add_argument("--source", help="only this site, author or document")
+    p.add_argument("--since", help="only documents published on or after this date")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_brief)
+
+    p = add("sources", "where a passage comes from, and who else says the same")
+    p.add_argument("passage_id", help="e.g. P42")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_sources)
+
+    p = add("docs", "the documents in the index")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_docs)
+
+    p = add("export", "every document with its text and passage offsets, as JSON lines")
+    p.add_argument("--json", action="store_true", help="(the only format)")
+    p.set_defaults(func=cmd_export)
+
+    p = add("search", "run a file of queries; one JSON line of hits per query")
+    p.add_argument("--queries", required=True, help='JSONL with {"id"|"_id", "text"}')
+    p.add_argument("--k", type=int, default=10, help="documents per query (default 10)")
+    p.add_argument("--json", action="store_true", help="(the only format)")
+    p.set_defaults(func=cmd_search)
+
+    p = add("console", "the bot's commands at a local prompt (no Discord needed)")
+    p.set_defaults(func=cmd_console)
+
+    p = add("run", "run the Discord bot (needs DISCORD_TOKEN)")
+    p.add_argument("--corpus", default=os.environ.get("BRIEFBOT_CORPUS", DEFAULT_CORPUS))
+    p.set_defaults(func=cmd_run)
+
+    p = add("start", "index the corpus, then run the bot (token set) or the console")
+    p.add_argument("--corpus", default=os.environ.get("BRIEFBOT_CORPUS", DEFAULT_CORPUS))
+    p.set_defaults(func=cmd_start)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        return int(args.func(args))
+    except BriefbotError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:
+        return 0

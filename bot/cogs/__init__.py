@@ -1,0 +1,1 @@
+"""One cog per user-facing area."""

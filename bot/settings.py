@@ -1,0 +1,31 @@
+"""Settings from the environment or `.env` (every one documented in `.env.example`)."""
+
+from __future__ import annotations
+
+from pydantic import SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """briefbot's configuration; the token is a SecretStr so it never lands in a log."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    discord_token: SecretStr | None = None
+    dev_guild_id: int | None = None
+    discord_api_base: str | None = None  # e.g. http://127.0.0.1:PORT/api/v10 (a local Discord)
+    discord_gateway_url: str | None = None
+    briefbot_db: str = "briefbot.db"
+    briefbot_corpus: str = "seeds"
+    scheduler_db: str = "briefbot-scheduler.db"
+    rescan_minutes: int = 60
+    brief_cooldown_seconds: float = 5.0
+
+    @field_validator("discord_token", mode="before")
+    @classmethod
+    def _blank_is_none(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+
+def load_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,1 @@
+"""What users read: briefs, sources, corpus overviews, themes and digests, as plain data."""

@@ -1,0 +1,129 @@
+"""`/brief TOPIC`: the best verbatim passages on a topic, from as many sources as possible."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from briefings.quotes import Quote
+from index.errors import InputError, NothingRelevant
+from index.library import Library
+from index.models import SearchFilters
+
+MAX_TOPIC_CHARS = 300
+MAX_QUOTES = 25
+CANDIDATES = 60
+MMR_LAMBDA = 0.7  # relevance vs. novelty when picking quotes
+PER_DOCUMENT_CAP = 2
+
+# Cosine below which a passage is not "about" the query, by embedding model. MiniLM puts
+# unrelated text near 0.0–0.15 and on-topic passages above ~0.35.
+RELEVANCE_FLOOR = {"sentence-transformers/all-MiniLM-L6-v2": 0.25, "fake-hashing-64": 0.2}
+DEFAULT_FLOOR = 0.25
+
+
+@dataclass(frozen=True)
+class Brief:
+    """The answer to a brief request."""
+
+    topic: str
+    quotes: tuple[Quote, ...]
+    source: str | None = None
+    since: str | None = None
+
+    @property
+    def documents(self) -> int:
+        return len({q.doc_id for q in self.quotes})
+
+
+_DATE = re.compile(r"^(\d{4})(?:-(\d{2}))?(?:-(\d{2}))?$")
+
+
+def parse_since(value: str | None) -> str | None:
+    """``2023``, ``2023-06`` or ``2023-06-16`` → an ISO date prefix; else InputError."""
+    if value is None or not value.strip():
+        return None
+    match = _DATE.match(value.strip())
+    if not match:
+        raise InputError(f"'since' must be a date like 2023-06-16, 2023-06 or 2023, not {value!r}")
+    year, month, day = match.group(1), match.group(2) or "01", match.group(3) or "01"
+    if not (1 <= int(month) <= 12 and 1 <= int(day) <= 31):
+        raise InputError(f"{value!r} is not a valid date")
+    return f"{year}-{month}-{day}"
+
+
+def check_topic(topic: str) -> str:
+    text = " ".join((topic or "").split())
+    if not text:
+        raise InputError("the topic is empty: say what you want a brief about")
+    if len(text) > MAX_TOPIC_CHARS:
+        raise InputError(
+            f"the topic is {len(text):,} characters long; keep it under {MAX_TOPIC_CHARS}"
+        )
+    return text
+
+
+def relevance_floor(library: Library) -> float:
+    return RELEVANCE_FLOOR.get(library.embedder.name, DEFAULT_FLOOR)
+
+
+def make_brief(
+    library: Library,
+    topic: str,
+    *,
+    k: int = 5,
+    source: str | None = None,
+    since: str | None = None,
+) -> Brief:
+    """Up to ``k`` relevant quotes on ``topic``, diverse in source (MMR, per-document cap)."""
+    topic = check_topic(topic)
+    if not 1 <= k <= MAX_QUOTES:
+        raise InputError(f"ask for between 1 and {MAX_QUOTES} quotes, not {k}")
+    since_iso = parse_since(since)
+    filters = SearchFilters(source=source.strip() if source else None, since=since_iso)
+    if filters.source and not library.match_source(filters.source):
+        raise InputError(f"no site, author or document in the corpus matches {source!r}")
+    query_vector = library.embedder.encode_queries([topic])[0]
+    hits = library.search(topic, k=CANDIDATES, filters=filters, query_vector=query_vector)
+    floor = relevance_floor(library)
+    hits = [h for h in hits if h.similarity >= floor]
+    if not hits:
+        where = f" (from {source})" if source else ""
+        when = f" since {since_iso}" if since_iso else ""
+        raise NothingRelevant(f"nothing in the corpus{where}{when} is about “{topic}”")
+    vectors = np.vstack([library.passage_vector(h.passage.passage_id) for h in hits])
+    chosen = select_diverse(
+        [h.similarity for h in hits], vectors, [h.document.doc_id for h in hits], k
+    )
+    return Brief(topic, tuple(Quote.from_hit(hits[i]) for i in chosen), source, since_iso)
+
+
+def select_diverse(
+    relevance: list[float],
+    vectors: np.ndarray,
+    groups: list[str],
+    k: int,
+    *,
+    lam: float = MMR_LAMBDA,
+    cap: int = PER_DOCUMENT_CAP,
+) -> list[int]:
+    """Maximal marginal relevance with at most ``cap`` picks per group (relaxed if needed)."""
+    chosen: list[int] = []
+    per_group: dict[str, int] = {}
+    for limit in (cap, k):  # a second pass lifts the cap when too few groups are relevant
+        while len(chosen) < k:
+            best, best_score = -1, -np.inf
+            for i, rel in enumerate(relevance):
+                if i in chosen or per_group.get(groups[i], 0) >= limit:
+                    continue
+                redundancy = max((float(vectors[i] @ vectors[j]) for j in chosen), default=0.0)
+                score = lam * rel - (1 - lam) * redundancy
+                if score > best_score:
+                    best, best_score = i, score
+            if best < 0:
+                break
+            chosen.append(best)
+            per_group[groups[best]] = per_group.get(groups[best], 0) + 1
+    return chosen

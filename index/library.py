@@ -1,0 +1,278 @@
+"""The corpus as the rest of briefbot sees it: one object to search and look things up."""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from index.embedding import Embedder, make_embedder
+from index.errors import IndexMissing, InputError, NotFound
+from index.models import Document, Hit, Passage, SearchFilters
+from index.search import DEFAULT_CONFIG, SearchConfig, fts_query, rrf_fuse, top_items
+from index.store import Store, VectorSnapshot
+from index.vectors import VectorIndex, make_vector_index
+
+log = logging.getLogger(__name__)
+
+MAX_QUERY_CHARS = 2000
+DEFAULT_DB = "briefbot.db"
+
+
+def default_db_path() -> str:
+    """``BRIEFBOT_DB`` or ``briefbot.db`` in the working directory."""
+    return os.environ.get("BRIEFBOT_DB") or DEFAULT_DB
+
+
+def parse_passage_id(value: str | int) -> int:
+    """``P42``, ``p42`` or ``42`` → 42; anything else is an InputError."""
+    text = str(value).strip()
+    if text[:1] in ("P", "p"):
+        text = text[1:]
+    if not text.isdigit():
+        raise InputError(f"{value!r} is not a passage id: they look like P42")
+    return int(text)
+
+
+@dataclass
+class _State:
+    snapshot: VectorSnapshot
+    vectors: VectorIndex
+    documents: dict[str, Document]
+
+
+class Library:
+    """Search and lookup over one index; sees what a concurrent indexer commits."""
+
+    def __init__(
+        self,
+        store: Store,
+        embedder: Embedder,
+        *,
+        config: SearchConfig = DEFAULT_CONFIG,
+        backend: str = "numpy",
+    ) -> None:
+        store.check_model(embedder.name, embedder.dim)
+        self.store = store
+        self.embedder = embedder
+        self.config = config
+        self.backend = backend
+        self._lock = threading.Lock()
+        self._state: _State | None = None
+
+    @classmethod
+    def open(
+        cls, path: str | Path | None = None, embedder: Embedder | None = None, **kwargs: object
+    ) -> Library:
+        """Open an existing index (IndexMissing when there is none)."""
+        store = Store(path or default_db_path(), create=False)
+        return cls(store, embedder or make_embedder(), **kwargs)  # type: ignore[arg-type]
+
+    # -- live state ------------------------------------------------------------------------
+
+    def refresh(self) -> _State:
+        """The current state, reloaded when the index changed since the last look."""
+        with self._lock:
+            generation = self.store.generation()
+            if self._state is None or self._state.snapshot.generation != generation:
+                snapshot = self.store.load_vectors(self.embedder.dim)
+                documents = {d.doc_id: d for d in self.store.documents()}
+                self._state = _State(
+                    snapshot, make_vector_index(snapshot.matrix, self.backend), documents
+                )
+                log.info(
+                    "index generation %d: %d passages, %d documents",
+                    snapshot.generation,
+                    len(snapshot.ids),
+                    len(documents),
+                )
+            return self._state
+
+    def require_passages(self) -> _State:
+        state = self.refresh()
+        if len(state.snapshot.ids) == 0:
+            raise IndexMissing(
+                f"the index at {self.store.path} holds no passages yet: "
+                "run `briefbot index PATH...` first"
+            )
+        return state
+
+    # -- lookups ---------------------------------------------------------------------------
+
+    def documents(self) -> list[Document]:
+        return sorted(self.refresh().documents.values(), key=lambda d: d.doc_id)
+
+    def document(self, doc_id: str) -> Document:
+        doc = self.refresh().documents.get(doc_id)
+        if doc is None:
+            raise NotFound(f"no document {doc_id!r} in the index")
+        return doc
+
+    def passage(self, passage_id: int | str) -> Passage:
+        pid = parse_passage_id(passage_id)
+        passage = self.store.passage(pid)
+        if passage is None:
+            raise NotFound(f"no passage P{pid} in the index (it may have been re-indexed)")
+        return passage
+
+    def passage_vector(self, passage_id: int) -> np.ndarray:
+        state = self.refresh()
+        ids = state.snapshot.ids
+        row = int(np.searchsorted(ids, passage_id))
+        if row < len(ids) and ids[row] == passage_id:
+            return state.vectors.row(row)
+        vector = self.store.vector(passage_id)
+        if vector is None:
+            raise NotFound(f"no passage P{passage_id} in the index")
+        return vector
+
+    # -- search ----------------------------------------------------------------------------
+
+    @staticmethod
+    def check_query(query: str, max_chars: int = MAX_QUERY_CHARS) -> str:
+        """The query stripped, or an InputError saying what is wrong with it."""
+        text = " ".join(query.split())
+        if not text:
+            raise InputError("the topic is empty: say what you want a brief about")
+        if len(text) > max_chars:
+            raise InputError(
+                f"the topic is {len(text):,} characters long; keep it under {max_chars:,}"
+            )
+        return text
+
+    def _allowed_docs(self, state: _State, filters: SearchFilters | None) -> set[str] | None:
+        if filters is None or (not filters.source and not filters.since and not filters.doc_ids):
+            return None
+        allowed = set(state.documents)
+        if filters.doc_ids:
+            allowed &= set(filters.doc_ids)
+        if filters.since:
+            allowed = {d for d in allowed if (state.documents[d].published or "") >= filters.since}
+        if filters.source:
+            allowed &= self.match_source(filters.source, state)
+        return allowed
+
+    def match_source(self, source: str, state: _State | None = None) -> set[str]:
+        """Documents whose site, author, id, source id or title matches ``source``."""
+        state = state or self.refresh()
+        needle = source.strip().lower()
+        found = set()
+        for doc in state.documents.values():
+            fields = [doc.site or "", doc.doc_id, doc.source_id, doc.title, *doc.authors]
+            if any(needle == f.lower() for f in fields) or any(
+                needle in f.lower() for f in (doc.title, *doc.authors, doc.site or "")
+            ):
+                found.add(doc.doc_id)
+        return found
+
+    def search(
+        self,
+        query: str,
+        *,
+        k: int = 10,
+        filters: SearchFilters | None = None,
+        per_document: bool = False,
+        query_vector: np.ndarray | None = None,
+    ) -> list[Hit]:
+        """The best passages for ``query`` (best first); per_document keeps one per document."""
+        query = self.check_query(query)
+        state = self.require_passages()
+        allowed = self._allowed_docs(state, filters)
+        if allowed is not None and not allowed:
+            return []
+        if query_vector is None:
+            query_vector = self.embedder.encode_queries([query])[0]
+        cfg = self.config
+        snap = state.snapshot
+
+        mask = None
+        if allowed is not None:
+            allowed_pos = np.array(
+                [i for i, d in enumerate(snap.doc_ids) if d in allowed], dtype=np.int32
+            )
+            mask = np.isin(snap.doc_index, allowed_pos)
+        rows, sims = state.vectors.search(query_vector, cfg.dense_k, mask)
+        dense_ids = [int(snap.ids[r]) for r in rows]
+        similarity = dict(zip(dense_ids, (float(s) for s in sims), strict=True))
+
+        lexical_ids: list[int] = []
+        match = fts_query(query)
+        if match:
+            limit = cfg.lexical_k if allowed is None else cfg.lexical_k * 10
+            found = self.store.lexical(match, limit, (cfg.title_weight, cfg.text_weight))
+            lexical_ids = [pid for pid, _ in found]
+        if allowed is not None and lexical_ids:
+            passages = self.store.passages(lexical_ids)
+            lexical_ids = [
+                p for p in lexical_ids if p in passages and passages[p].doc_id in allowed
+            ][: cfg.lexical_k]
+
+        fused = rrf_fuse(
+            [lexical_ids, dense_ids], [cfg.lexical_weight, cfg.dense_weight], cfg.rrf_k
+        )
+        ranked = top_items(fused, len(fused))
+        missing = [pid for pid, _ in ranked if pid not in similarity]
+        for pid in missing:
+            similarity[pid] = float(np.dot(self.passage_vector(pid), query_vector))
+        passages = self.store.passages([pid for pid, _ in ranked])
+        lexical_rank = {pid: r for r, pid in enumerate(lexical_ids, start=1)}
+        dense_rank = {pid: r for r, pid in enumerate(dense_ids, start=1)}
+        hits: list[Hit] = []
+        seen_docs: set[str] = set()
+        for pid, score in ranked:
+            passage = passages.get(pid)
+            if passage is None:  # re-indexed between the two reads: skip, never show stale text
+                continue
+            document = state.documents.get(passage.doc_id)
+            if document is None:
+                continue
+            if per_document:
+                if passage.doc_id in seen_docs:
+                    continue
+                seen_docs.add(passage.doc_id)
+            hits.append(
+                Hit(
+                    passage,
+                    document,
+                    score,
+                    lexical_rank.get(pid),
+                    dense_rank.get(pid),
+                    similarity[pid],
+                )
+            )
+            if len(hits) >= k:
+                break
+        return hits
+
+    def neighbours(
+        self,
+        vector: np.ndarray,
+        *,
+        k: int = 5,
+        exclude_doc: str | None = None,
+        min_similarity: float = 0.0,
+    ) -> list[Hit]:
+        """Passages nearest to ``vector`` (cosine), optionally outside one document."""
+        state = self.require_passages()
+        snap = state.snapshot
+        mask = None
+        if exclude_doc is not None and exclude_doc in snap.doc_ids:
+            mask = snap.doc_index != snap.doc_ids.index(exclude_doc)
+        rows, sims = state.vectors.search(vector, k * 4, mask)
+        ids = [int(snap.ids[r]) for r in rows]
+        passages = self.store.passages(ids)
+        hits = []
+        for pid, sim in zip(ids, sims, strict=True):
+            passage = passages.get(pid)
+            if passage is None or float(sim) < min_similarity:
+                continue
+            doc = state.documents.get(passage.doc_id)
+            if doc is not None:
+                hits.append(Hit(passage, doc, float(sim), None, None, float(sim)))
+            if len(hits) >= k:
+                break
+        return hits

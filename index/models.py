@@ -1,0 +1,65 @@
+"""Plain frozen records shared by every layer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Document:
+    """One article: cleaned text plus the metadata the page carried."""
+
+    doc_id: str
+    source_id: str
+    text: str
+    title: str = ""
+    authors: tuple[str, ...] = ()
+    published: str | None = None  # ISO date, YYYY-MM-DD
+    url: str | None = None
+    site: str | None = None
+    path: str | None = None  # the file it came from, when it came from a file
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A span of a document: always ``document.text[start:end] == text``."""
+
+    passage_id: int
+    doc_id: str
+    start: int
+    end: int
+    text: str
+
+    @property
+    def label(self) -> str:
+        """The id users see and type, e.g. ``P42``."""
+        return f"P{self.passage_id}"
+
+
+@dataclass(frozen=True)
+class Span:
+    """A passage before it has an id: offsets into its document's text."""
+
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A passage found by search, with its document and how it scored."""
+
+    passage: Passage
+    document: Document
+    score: float
+    lexical_rank: int | None = None
+    dense_rank: int | None = None
+    similarity: float = 0.0  # cosine of query and passage vectors
+
+
+@dataclass(frozen=True)
+class SearchFilters:
+    """Narrowing applied before ranking."""
+
+    source: str | None = None  # a site, author, document id/title or source id
+    since: str | None = None  # ISO date: documents published on or after it
+    doc_ids: frozenset[str] = field(default_factory=frozenset)

@@ -1,0 +1,250 @@
+"""`briefbot index`: files → clean documents → passages → vectors → the store, incrementally."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TextIO
+
+import numpy as np
+
+from index import ingest
+from index.chunking import chunk_text
+from index.embedding import Embedder
+from index.errors import BriefbotError
+from index.models import Document
+from index.store import NewPassage, Store
+
+log = logging.getLogger(__name__)
+
+ENCODE_CHUNK = 1024  # passages encoded per call; files are written as soon as theirs are done
+
+
+def content_hash(doc: Document) -> str:
+    """Changes whenever anything stored about the document changes."""
+    payload = json.dumps(
+        [doc.source_id, doc.title, list(doc.authors), doc.published, doc.url, doc.site, doc.text],
+        ensure_ascii=False,
+    )
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def embedding_input(doc: Document, passage_text: str) -> str:
+    """What the model sees for a passage: the passage, in the light of its document's title."""
+    return f"{doc.title}. {passage_text}" if doc.title else passage_text
+
+
+@dataclass
+class IndexReport:
+    """What one run did."""
+
+    files_seen: int = 0
+    files_indexed: int = 0
+    files_unchanged: int = 0
+    files_pruned: int = 0
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    documents_written: int = 0
+    passages_encoded: int = 0
+    passages_reused: int = 0
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        """False when nothing at all could be indexed."""
+        return self.files_indexed + self.files_unchanged > 0 or self.files_seen == 0
+
+    def summary(self) -> str:
+        parts = [
+            f"{self.files_indexed} file(s) indexed",
+            f"{self.files_unchanged} unchanged",
+            f"{len(self.skipped)} skipped",
+            f"{self.documents_written} document(s) written",
+            f"{self.passages_encoded} passage(s) encoded",
+            f"{self.passages_reused} reused",
+        ]
+        if self.files_pruned:
+            parts.append(f"{self.files_pruned} file(s) pruned")
+        return ", ".join(parts) + f" in {self.seconds:.1f}s"
+
+
+class Progress:
+    """A one-line progress bar with counts, rate and ETA on a terminal; quiet otherwise."""
+
+    def __init__(self, total: int, stream: TextIO | None = None, label: str = "encoding") -> None:
+        self.total, self.done, self.label = total, 0, label
+        self.stream = stream if stream is not None else sys.stderr
+        self.enabled = self.stream.isatty() and total > 0
+        self.started = time.monotonic()
+        self._last = 0.0
+
+    def __call__(self, n: int) -> None:
+        self.done += n
+        now = time.monotonic()
+        if not self.enabled or (now - self._last < 0.2 and self.done < self.total):
+            return
+        self._last = now
+        rate = self.done / max(now - self.started, 1e-6)
+        eta = (self.total - self.done) / rate if rate > 0 else 0.0
+        width = 30
+        filled = int(width * self.done / self.total)
+        bar = "█" * filled + "·" * (width - filled)
+        self.stream.write(
+            f"\r{self.label} {bar} {self.done:,}/{self.total:,} passages "
+            f"{rate:,.0f}/s ETA {int(eta) // 60}:{int(eta) % 60:02d} "
+        )
+        if self.done >= self.total:
+            self.stream.write("\n")
+        self.stream.flush()
+
+
+@dataclass
+class _FileJob:
+    path: str
+    sha256: str
+    size: int
+    documents: list[tuple[Document, str]]
+    passages: list[tuple[str, int, int, int, str]]  # doc_id, ord, start, end, text
+    vectors: list[np.ndarray | None]
+    to_encode: list[int]  # positions in ``passages`` still without a vector
+
+
+class Indexer:
+    """Brings a store up to date with a set of files and folders."""
+
+    def __init__(
+        self,
+        store: Store,
+        embedder: Embedder,
+        *,
+        batch_size: int | None = None,
+        progress_stream: TextIO | None = None,
+    ) -> None:
+        self.store = store
+        self.embedder = embedder
+        self.batch_size = batch_size or (256 if getattr(embedder, "device", "cpu") != "cpu" else 64)
+        self.progress_stream = progress_stream
+        self._vector_cache: dict[str, np.ndarray] = {}
+
+    def _embed_for_cleaning(self, texts: list[str]) -> np.ndarray:
+        """Vectors for the cleaner's relatedness check, cached for reuse as passage vectors."""
+        todo = [t for t in dict.fromkeys(texts) if t not in self._vector_cache]
+        if todo:
+            for text, vec in zip(todo, self.embedder.encode_passages(todo), strict=True):
+                self._vector_cache[text] = vec
+        if not texts:
+            return np.zeros((0, self.embedder.dim), np.float32)
+        return np.vstack([self._vector_cache[t] for t in texts])
+
+    def run(
+        self, paths: Sequence[str | Path], *, prune: bool = False, rebuild: bool = False
+    ) -> IndexReport:
+        started = time.monotonic()
+        report = IndexReport()
+        if rebuild:
+            self.store.clear()
+        self.store.check_model(self.embedder.name, self.embedder.dim, claim=True)
+        files, warnings = ingest.discover_files(list(paths))
+        for warning in warnings:
+            report.skipped.append(("", warning))
+            log.warning("%s", warning)
+        report.files_seen = len(files)
+        jobs = []
+        for path in files:
+            job = self._plan(path, report)
+            if job is not None:
+                jobs.append(job)
+        self._encode_and_write(jobs, report)
+        if prune:
+            for stored in self.store.file_paths():
+                if not Path(stored).exists():
+                    gone = self.store.delete_file(stored)
+                    report.files_pruned += 1
+                    log.info("pruned %s (%d documents): the file is gone", stored, gone)
+        report.seconds = time.monotonic() - started
+        return report
+
+    def _plan(self, path: Path, report: IndexReport) -> _FileJob | None:
+        key = str(path.resolve())
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            report.skipped.append((str(path), f"cannot read: {exc.strerror or exc}"))
+            log.warning("skipped %s: cannot read it (%s)", path, exc)
+            return None
+        sha = hashlib.sha256(data).hexdigest()
+        if self.store.file_hash(key) == sha:
+            report.files_unchanged += 1
+            return None
+        try:
+            documents = ingest.read_file(path, embed=self._embed_for_cleaning)
+        except BriefbotError as exc:
+            report.skipped.append((str(path), str(exc)))
+            log.warning("skipped %s", exc)
+            return None
+        old_hashes = self.store.document_hashes(key)
+        hashed = [(doc, content_hash(doc)) for doc in documents]
+        changed = [doc for doc, h in hashed if old_hashes.get(doc.doc_id) != h]
+        reusable = self.store.existing_passages(doc.doc_id for doc in changed)
+        job = _FileJob(key, sha, len(data), hashed, [], [], [])
+        for doc in changed:
+            for ord_, span in enumerate(chunk_text(doc.text)):
+                text = doc.text[span.start : span.end]
+                job.passages.append((doc.doc_id, ord_, span.start, span.end, text))
+                vector = reusable.get((doc.doc_id, text))
+                if vector is None:
+                    vector = self._vector_cache.get(embedding_input(doc, text))
+                if vector is None:
+                    job.to_encode.append(len(job.vectors))
+                else:
+                    report.passages_reused += 1
+                job.vectors.append(vector)
+        return job
+
+    def _encode_and_write(self, jobs: list[_FileJob], report: IndexReport) -> None:
+        docs_by_id = {doc.doc_id: doc for job in jobs for doc, _ in job.documents}
+        queue = [(j, pos) for j, job in enumerate(jobs) for pos in job.to_encode]
+        remaining = [len(job.to_encode) for job in jobs]
+        progress: Callable[[int], None] = Progress(len(queue), self.progress_stream)
+        written = 0
+
+        def write_ready() -> None:
+            # Files are written in order, each as soon as all its passages have vectors.
+            nonlocal written
+            while written < len(jobs) and remaining[written] == 0:
+                self._write(jobs[written], report)
+                written += 1
+
+        write_ready()
+        for start in range(0, len(queue), ENCODE_CHUNK):
+            chunk = queue[start : start + ENCODE_CHUNK]
+            texts = []
+            for j, pos in chunk:
+                doc_id, _, _, _, text = jobs[j].passages[pos]
+                texts.append(embedding_input(docs_by_id[doc_id], text))
+            vectors = self.embedder.encode_passages(
+                texts, batch_size=self.batch_size, progress=progress
+            )
+            for (j, pos), vector in zip(chunk, vectors, strict=True):
+                jobs[j].vectors[pos] = vector
+                remaining[j] -= 1
+            report.passages_encoded += len(chunk)
+            write_ready()
+
+    def _write(self, job: _FileJob, report: IndexReport) -> None:
+        passages = []
+        for (doc_id, ord_, start, end, text), vector in zip(job.passages, job.vectors, strict=True):
+            assert vector is not None
+            passages.append(NewPassage(doc_id, ord_, start, end, text, vector))
+        self.store.replace_file(job.path, job.sha256, job.size, job.documents, passages)
+        old = len(job.documents) - len({p.doc_id for p in passages})
+        report.files_indexed += 1
+        report.documents_written += len(job.documents) - old
+        log.info(
+            "indexed %s: %d documents, %d new passages", job.path, len(job.documents), len(passages)
+        )

@@ -1,0 +1,443 @@
+"""The only module that speaks SQL: documents, passages, vectors and the FTS5 index in SQLite."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import sqlite_utils
+
+from index.errors import IncompatibleIndex, IndexMissing
+from index.models import Document, Passage
+
+log = logging.getLogger(__name__)
+
+
+def _migration_1(db: sqlite_utils.Database) -> None:
+    db.executescript(
+        """
+        CREATE TABLE IF NOT EXISTS index_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+        CREATE TABLE files (
+            path TEXT PRIMARY KEY, sha256 TEXT NOT NULL, size INTEGER NOT NULL,
+            indexed_at TEXT NOT NULL
+        );
+        CREATE TABLE documents (
+            doc_id TEXT PRIMARY KEY, source_id TEXT NOT NULL, path TEXT,
+            title TEXT NOT NULL DEFAULT '', authors TEXT NOT NULL DEFAULT '[]',
+            published TEXT, url TEXT, site TEXT, text TEXT NOT NULL,
+            content_hash TEXT NOT NULL, indexed_at TEXT NOT NULL
+        );
+        CREATE INDEX documents_path ON documents(path);
+        CREATE INDEX documents_published ON documents(published);
+        CREATE TABLE passages (
+            passage_id INTEGER PRIMARY KEY AUTOINCREMENT,
+            doc_id TEXT NOT NULL REFERENCES documents(doc_id),
+            ord INTEGER NOT NULL, start INTEGER NOT NULL, "end" INTEGER NOT NULL,
+            text TEXT NOT NULL
+        );
+        CREATE INDEX passages_doc ON passages(doc_id, ord);
+        CREATE TABLE vectors (passage_id INTEGER PRIMARY KEY, vector BLOB NOT NULL);
+        CREATE VIRTUAL TABLE passages_fts USING fts5(
+            title, text, tokenize = 'porter unicode61 remove_diacritics 2'
+        );
+        """
+    )
+
+
+# Ordered migrations: index i brings the schema to version i + 1.
+MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (_migration_1,)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+@dataclass(frozen=True)
+class NewPassage:
+    """A passage to insert: its span in the document and its vector."""
+
+    doc_id: str
+    ord: int
+    start: int
+    end: int
+    text: str
+    vector: np.ndarray
+
+
+@dataclass(frozen=True)
+class VectorSnapshot:
+    """All passage vectors at one generation: row i of ``matrix`` is passage ``ids[i]``."""
+
+    generation: int
+    ids: np.ndarray  # int64
+    doc_index: np.ndarray  # int32, row → position in ``doc_ids``
+    doc_ids: tuple[str, ...]
+    matrix: np.ndarray  # float32, L2-normalised rows
+
+
+class Store:
+    """A briefbot index in one SQLite file (WAL: one writer and many readers at a time)."""
+
+    def __init__(self, path: str | Path, *, create: bool = True) -> None:
+        self.path = str(path)
+        if not create and self.path != ":memory:" and not Path(self.path).exists():
+            raise IndexMissing(
+                f"no index at {self.path}: build one with `briefbot index PATH...` first"
+            )
+        conn = sqlite3.connect(
+            self.path, isolation_level=None, check_same_thread=False, timeout=30.0
+        )
+        self.db = sqlite_utils.Database(conn)
+        self._lock = threading.RLock()
+        with self._lock:
+            if self.path != ":memory:":
+                self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=NORMAL")
+            self.db.execute("PRAGMA foreign_keys=ON")
+            self._migrate()
+
+    # -- schema and metadata -------------------------------------------------------------
+
+    def _migrate(self) -> None:
+        with self.db.atomic():
+            self.db.execute(
+                "CREATE TABLE IF NOT EXISTS index_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
+            )
+            current = int(self.meta("schema_version") or 0)
+            if current > SCHEMA_VERSION:
+                raise IncompatibleIndex(
+                    f"{self.path} has schema version {current}; this briefbot knows up to "
+                    f"{SCHEMA_VERSION}: upgrade briefbot or rebuild the index"
+                )
+            for version in range(current, SCHEMA_VERSION):
+                MIGRATIONS[version](self.db)
+                self._set_meta("schema_version", str(version + 1))
+            if current == 0:
+                self._set_meta("generation", "0")
+
+    def meta(self, key: str) -> str | None:
+        row = self.db.execute("SELECT value FROM index_meta WHERE key = ?", [key]).fetchone()
+        return None if row is None else str(row[0])
+
+    def _set_meta(self, key: str, value: str) -> None:
+        self.db.execute(
+            "INSERT INTO index_meta(key, value) VALUES (?, ?) "
+            "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            [key, value],
+        )
+
+    def check_model(self, name: str, dim: int, *, claim: bool = False) -> None:
+        """Refuse an index built with another model; with ``claim``, record ours if unset."""
+        with self._lock:
+            stored_name, stored_dim = self.meta("model_name"), self.meta("dim")
+            if stored_name is None:
+                if claim:
+                    with self.db.atomic():
+                        self._set_meta("model_name", name)
+                        self._set_meta("dim", str(dim))
+                return
+            if stored_name != name or int(stored_dim or 0) != dim:
+                raise IncompatibleIndex(
+                    f"{self.path} was built with {stored_name} ({stored_dim}-d vectors) but "
+                    f"briefbot now embeds with {name} ({dim}-d): re-run "
+                    "`briefbot index --rebuild PATH...` to rebuild it"
+                )
+
+    def clear(self) -> None:
+        """Drop every document, passage and vector (``--rebuild``)."""
+        with self._lock, self.db.atomic():
+            for table in ("vectors", "passages_fts", "passages", "documents", "files"):
+                self.db.execute(f"DELETE FROM {table}")
+            self.db.execute("DELETE FROM index_meta WHERE key IN ('model_name', 'dim')")
+            self._bump_generation()
+
+    def generation(self) -> int:
+        with self._lock:
+            return int(self.meta("generation") or 0)
+
+    def data_version(self) -> int:
+        """Changes whenever another connection commits: a cheap 'anything new?' check."""
+        with self._lock:
+            return int(self.db.execute("PRAGMA data_version").fetchone()[0])
+
+    def updated_at(self) -> str | None:
+        with self._lock:
+            return self.meta("updated_at")
+
+    def _bump_generation(self) -> None:
+        self.db.execute(
+            "UPDATE index_meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'generation'"
+        )
+        self._set_meta("updated_at", _now())
+
+    @contextmanager
+    def read_snapshot(self) -> Iterator[None]:
+        """Every read inside sees one committed state, whatever writers do meanwhile."""
+        with self._lock:
+            self.db.execute("BEGIN")
+            try:
+                yield
+            finally:
+                self.db.execute("COMMIT")
+
+    # -- files -----------------------------------------------------------------------------
+
+    def file_hash(self, path: str) -> str | None:
+        with self._lock:
+            row = self.db.execute("SELECT sha256 FROM files WHERE path = ?", [path]).fetchone()
+            return None if row is None else str(row[0])
+
+    def file_paths(self) -> list[str]:
+        with self._lock:
+            return [r[0] for r in self.db.execute("SELECT path FROM files ORDER BY path")]
+
+    def existing_passages(self, doc_ids: Iterable[str]) -> dict[tuple[str, str], np.ndarray]:
+        """Vectors already stored for these documents, keyed by (doc_id, passage text)."""
+        found: dict[tuple[str, str], np.ndarray] = {}
+        with self._lock:
+            for doc_id in doc_ids:
+                rows = self.db.execute(
+                    "SELECT p.text, v.vector FROM passages p JOIN vectors v USING (passage_id) "
+                    "WHERE p.doc_id = ?",
+                    [doc_id],
+                )
+                for text, blob in rows:
+                    found[(doc_id, text)] = np.frombuffer(blob, dtype=np.float32)
+        return found
+
+    def document_hashes(self, path: str) -> dict[str, str]:
+        with self._lock:
+            rows = self.db.execute(
+                "SELECT doc_id, content_hash FROM documents WHERE path = ?", [path]
+            )
+            return {r[0]: r[1] for r in rows}
+
+    def replace_file(
+        self,
+        path: str,
+        sha256: str,
+        size: int,
+        documents: Sequence[tuple[Document, str]],
+        passages: Sequence[NewPassage],
+    ) -> None:
+        """Make ``path`` hold exactly ``documents`` in one transaction.
+
+        Documents whose content hash is unchanged keep their passages (and passage ids);
+        ``passages`` holds those of new or changed documents only.
+        """
+        with self._lock, self.db.atomic():
+            old = self.document_hashes(path)
+            keep = {doc.doc_id for doc, h in documents if old.get(doc.doc_id) == h}
+            for doc_id in old.keys() - keep:
+                self._delete_document(doc_id)
+            now = _now()
+            for doc, content_hash in documents:
+                if doc.doc_id in keep:
+                    continue
+                self._delete_document(doc.doc_id)  # the same id may have come from elsewhere
+                self.db.execute(
+                    "INSERT INTO documents(doc_id, source_id, path, title, authors, published, "
+                    "url, site, text, content_hash, indexed_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                    [
+                        doc.doc_id,
+                        doc.source_id,
+                        path,
+                        doc.title,
+                        json.dumps(list(doc.authors)),
+                        doc.published,
+                        doc.url,
+                        doc.site,
+                        doc.text,
+                        content_hash,
+                        now,
+                    ],
+                )
+            titles = {doc.doc_id: doc.title for doc, _ in documents}
+            self._insert_passages(passages, titles)
+            self.db.execute(
+                "INSERT INTO files(path, sha256, size, indexed_at) VALUES (?,?,?,?) "
+                "ON CONFLICT(path) DO UPDATE SET sha256 = excluded.sha256, "
+                "size = excluded.size, indexed_at = excluded.indexed_at",
+                [path, sha256, size, now],
+            )
+            self._bump_generation()
+
+    def _insert_passages(self, passages: Sequence[NewPassage], titles: dict[str, str]) -> None:
+        for p in passages:
+            cursor = self.db.execute(
+                'INSERT INTO passages(doc_id, ord, start, "end", text) VALUES (?,?,?,?,?)',
+                [p.doc_id, p.ord, p.start, p.end, p.text],
+            )
+            pid = cursor.lastrowid
+            self.db.execute(
+                "INSERT INTO vectors(passage_id, vector) VALUES (?, ?)",
+                [pid, np.ascontiguousarray(p.vector, dtype=np.float32).tobytes()],
+            )
+            self.db.execute(
+                "INSERT INTO passages_fts(rowid, title, text) VALUES (?, ?, ?)",
+                [pid, titles.get(p.doc_id, ""), p.text],
+            )
+
+    def _delete_document(self, doc_id: str) -> None:
+        ids = [
+            r[0]
+            for r in self.db.execute("SELECT passage_id FROM passages WHERE doc_id = ?", [doc_id])
+        ]
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            self.db.execute(f"DELETE FROM passages_fts WHERE rowid IN ({marks})", chunk)
+            self.db.execute(f"DELETE FROM vectors WHERE passage_id IN ({marks})", chunk)
+        self.db.execute("DELETE FROM passages WHERE doc_id = ?", [doc_id])
+        self.db.execute("DELETE FROM documents WHERE doc_id = ?", [doc_id])
+
+    def delete_file(self, path: str) -> int:
+        """Forget a file and its documents; returns how many documents went."""
+        with self._lock, self.db.atomic():
+            doc_ids = list(self.document_hashes(path))
+            for doc_id in doc_ids:
+                self._delete_document(doc_id)
+            self.db.execute("DELETE FROM files WHERE path = ?", [path])
+            self._bump_generation()
+            return len(doc_ids)
+
+    # -- reads -----------------------------------------------------------------------------
+
+    @staticmethod
+    def _document(row: sqlite3.Row | tuple) -> Document:
+        doc_id, source_id, path, title, authors, published, url, site, text = row
+        return Document(
+            doc_id=doc_id,
+            source_id=source_id,
+            text=text,
+            title=title,
+            authors=tuple(json.loads(authors)),
+            published=published,
+            url=url,
+            site=site,
+            path=path,
+        )
+
+    _DOC_COLUMNS = "doc_id, source_id, path, title, authors, published, url, site, text"
+
+    def document(self, doc_id: str) -> Document | None:
+        with self._lock:
+            row = self.db.execute(
+                f"SELECT {self._DOC_COLUMNS} FROM documents WHERE doc_id = ?", [doc_id]
+            ).fetchone()
+            return None if row is None else self._document(row)
+
+    def documents(self) -> list[Document]:
+        with self._lock:
+            rows = self.db.execute(f"SELECT {self._DOC_COLUMNS} FROM documents ORDER BY doc_id")
+            return [self._document(r) for r in rows]
+
+    def passage_counts(self) -> dict[str, int]:
+        with self._lock:
+            rows = self.db.execute("SELECT doc_id, count(*) FROM passages GROUP BY doc_id")
+            return {r[0]: int(r[1]) for r in rows}
+
+    def counts(self) -> tuple[int, int]:
+        """(documents, passages)."""
+        with self._lock:
+            docs = self.db.execute("SELECT count(*) FROM documents").fetchone()[0]
+            passages = self.db.execute("SELECT count(*) FROM passages").fetchone()[0]
+            return int(docs), int(passages)
+
+    @staticmethod
+    def _passage(row: tuple) -> Passage:
+        return Passage(passage_id=row[0], doc_id=row[1], start=row[2], end=row[3], text=row[4])
+
+    def passage(self, passage_id: int) -> Passage | None:
+        with self._lock:
+            row = self.db.execute(
+                'SELECT passage_id, doc_id, start, "end", text FROM passages WHERE passage_id = ?',
+                [passage_id],
+            ).fetchone()
+            return None if row is None else self._passage(row)
+
+    def passages(self, passage_ids: Sequence[int]) -> dict[int, Passage]:
+        found: dict[int, Passage] = {}
+        with self._lock:
+            for start in range(0, len(passage_ids), 500):
+                chunk = list(passage_ids[start : start + 500])
+                marks = ",".join("?" * len(chunk))
+                rows = self.db.execute(
+                    f'SELECT passage_id, doc_id, start, "end", text FROM passages '
+                    f"WHERE passage_id IN ({marks})",
+                    chunk,
+                )
+                for row in rows:
+                    found[row[0]] = self._passage(row)
+        return found
+
+    def passages_of(self, doc_id: str) -> list[Passage]:
+        with self._lock:
+            rows = self.db.execute(
+                'SELECT passage_id, doc_id, start, "end", text FROM passages WHERE doc_id = ? '
+                "ORDER BY ord",
+                [doc_id],
+            )
+            return [self._passage(r) for r in rows]
+
+    def vector(self, passage_id: int) -> np.ndarray | None:
+        with self._lock:
+            row = self.db.execute(
+                "SELECT vector FROM vectors WHERE passage_id = ?", [passage_id]
+            ).fetchone()
+            return None if row is None else np.frombuffer(row[0], dtype=np.float32).copy()
+
+    def load_vectors(self, dim: int) -> VectorSnapshot:
+        """Every passage vector, read in one snapshot."""
+        with self.read_snapshot():
+            generation = int(self.meta("generation") or 0)
+            doc_ids: list[str] = []
+            doc_pos: dict[str, int] = {}
+            n = self.db.execute("SELECT count(*) FROM passages").fetchone()[0]
+            ids = np.empty(n, np.int64)
+            doc_index = np.empty(n, np.int32)
+            matrix = np.empty((n, dim), np.float32)
+            rows = self.db.execute(
+                "SELECT p.passage_id, p.doc_id, v.vector FROM passages p "
+                "JOIN vectors v USING (passage_id) ORDER BY p.passage_id"
+            )
+            i = 0
+            for pid, doc_id, blob in rows:
+                ids[i] = pid
+                pos = doc_pos.get(doc_id)
+                if pos is None:
+                    pos = doc_pos[doc_id] = len(doc_ids)
+                    doc_ids.append(doc_id)
+                doc_index[i] = pos
+                matrix[i] = np.frombuffer(blob, dtype=np.float32)
+                i += 1
+            return VectorSnapshot(generation, ids[:i], doc_index[:i], tuple(doc_ids), matrix[:i])
+
+    def lexical(
+        self, match: str, limit: int, weights: tuple[float, float] = (1.0, 1.0)
+    ) -> list[tuple[int, float]]:
+        """FTS5 bm25 over (title, text): (passage_id, score) best first, score higher = better."""
+        with self._lock:
+            try:
+                rows = self.db.execute(
+                    "SELECT rowid, -bm25(passages_fts, ?, ?) AS s FROM passages_fts "
+                    "WHERE passages_fts MATCH ? ORDER BY bm25(passages_fts, ?, ?) LIMIT ?",
+                    [weights[0], weights[1], match, weights[0], weights[1], limit],
+                )
+                return [(int(r[0]), float(r[1])) for r in rows]
+            except sqlite3.OperationalError as exc:  # a query FTS5 cannot parse finds nothing
+                log.debug("fts query %r failed: %s", match, exc)
+                return []
+
+    def close(self) -> None:
+        with self._lock:
+            self.db.close()

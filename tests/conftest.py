@@ -1,0 +1,77 @@
+"""Shared fixtures: real SQLite in temp folders, the fake embedder, the real model (slow)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SEEDS = ROOT / "seeds"
+
+
+@pytest.fixture
+def fake_embedder():
+    from index.embedding import FakeEmbedder
+
+    return FakeEmbedder()
+
+
+@pytest.fixture(scope="session")
+def real_embedder():
+    from index.embedding import SentenceTransformerEmbedder
+
+    return SentenceTransformerEmbedder(device="cpu")
+
+
+@pytest.fixture
+def seeds_dir(tmp_path: Path) -> Path:
+    target = tmp_path / "seeds"
+    shutil.copytree(SEEDS, target)
+    return target
+
+
+def build_index(db: Path, paths: list[Path], embedder):
+    """Index ``paths`` into ``db`` with ``embedder``; returns the run's report."""
+    from index.pipeline import Indexer
+    from index.store import Store
+
+    store = Store(db)
+    try:
+        return Indexer(store, embedder).run(paths)
+    finally:
+        store.close()
+
+
+@pytest.fixture(scope="session")
+def seeds_index_real(tmp_path_factory, real_embedder) -> Path:
+    """The seeds indexed once with the real model, shared by the slow tests."""
+    db = tmp_path_factory.mktemp("real") / "seeds.db"
+    build_index(db, [SEEDS], real_embedder)
+    return db
+
+
+def run_cli(
+    *args: str,
+    env: dict[str, str] | None = None,
+    input_: str | None = None,
+    cwd: Path | None = None,
+    timeout: float = 120,
+) -> subprocess.CompletedProcess[str]:
+    """Run the real `briefbot` entry point (``python -m bot``) with the fake embedder."""
+    full_env = {**os.environ, "BRIEFBOT_EMBEDDER": "fake", **(env or {})}
+    full_env.pop("DISCORD_TOKEN", None)
+    full_env["PYTHONPATH"] = str(ROOT)
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        capture_output=True,
+        text=True,
+        env=full_env,
+        input=input_,
+        cwd=cwd or ROOT,
+        timeout=timeout,
+    )
