@@ -16,7 +16,7 @@ MAX_TOPIC_CHARS = 300
 MAX_QUOTES = 25
 CANDIDATES = 60
 MMR_LAMBDA = 0.7  # relevance vs. novelty when picking quotes
-PER_DOCUMENT_CAP = 2
+PER_DOCUMENT_CAP = 1  # one quote per document first; lifted only when too few are relevant
 
 # Cosine below which a passage is not "about" the query, by embedding model. MiniLM puts
 # unrelated text near 0.0–0.15 and on-topic passages above ~0.35.
@@ -112,7 +112,7 @@ def select_diverse(
     """Maximal marginal relevance with at most ``cap`` picks per group (relaxed if needed)."""
     chosen: list[int] = []
     per_group: dict[str, int] = {}
-    for limit in (cap, k):  # a second pass lifts the cap when too few groups are relevant
+    for limit in (cap, cap + 1, k):  # later passes lift the cap when too few groups qualify
         while len(chosen) < k:
             best, best_score = -1, -np.inf
             for i, rel in enumerate(relevance):

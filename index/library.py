@@ -12,8 +12,9 @@ import numpy as np
 
 from index.embedding import Embedder, make_embedder
 from index.errors import IndexMissing, InputError, NotFound
+from index.lexical import LexicalIndex, make_lexical_index
 from index.models import Document, Hit, Passage, SearchFilters
-from index.search import DEFAULT_CONFIG, SearchConfig, fts_query, rrf_fuse, top_items
+from index.search import DEFAULT_CONFIG, SearchConfig, rrf_fuse, top_items
 from index.store import Store, VectorSnapshot
 from index.vectors import VectorIndex, make_vector_index
 
@@ -55,12 +56,16 @@ class Library:
         *,
         config: SearchConfig = DEFAULT_CONFIG,
         backend: str = "numpy",
+        lexical_backend: str = "fts",
     ) -> None:
         store.check_model(embedder.name, embedder.dim)
         self.store = store
         self.embedder = embedder
         self.config = config
         self.backend = backend
+        self.lexical: LexicalIndex = make_lexical_index(
+            store, lexical_backend, (config.title_weight, config.text_weight)
+        )
         self._lock = threading.Lock()
         self._state: _State | None = None
 
@@ -195,16 +200,17 @@ class Library:
                 [i for i, d in enumerate(snap.doc_ids) if d in allowed], dtype=np.int32
             )
             mask = np.isin(snap.doc_index, allowed_pos)
-        rows, sims = state.vectors.search(query_vector, cfg.dense_k, mask)
-        dense_ids = [int(snap.ids[r]) for r in rows]
-        similarity = dict(zip(dense_ids, (float(s) for s in sims), strict=True))
+        dense_ids: list[int] = []
+        similarity: dict[int, float] = {}
+        if cfg.dense_weight > 0:
+            rows, sims = state.vectors.search(query_vector, cfg.dense_k, mask)
+            dense_ids = [int(snap.ids[r]) for r in rows]
+            similarity = dict(zip(dense_ids, (float(s) for s in sims), strict=True))
 
         lexical_ids: list[int] = []
-        match = fts_query(query)
-        if match:
+        if cfg.lexical_weight > 0:
             limit = cfg.lexical_k if allowed is None else cfg.lexical_k * 10
-            found = self.store.lexical(match, limit, (cfg.title_weight, cfg.text_weight))
-            lexical_ids = [pid for pid, _ in found]
+            lexical_ids = [pid for pid, _ in self.lexical.search(query, limit)]
         if allowed is not None and lexical_ids:
             passages = self.store.passages(lexical_ids)
             lexical_ids = [

@@ -1,0 +1,210 @@
+"""Incremental, safe indexing and a live index that readers see change."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from index.embedding import FakeEmbedder
+from index.errors import IncompatibleIndex
+from index.library import Library
+from index.pipeline import Indexer
+from index.store import Store
+from tests.conftest import ROOT, build_index
+
+ARTICLE_A = """Pipelines and trade
+
+Russia and China signed a new gas pipeline agreement in Moscow. The Power of Siberia line will \
+carry more gas to northern China within five years.
+
+Officials in Beijing said the deal deepens the energy partnership between the two countries.
+"""
+ARTICLE_B = """Arctic shipping
+
+The Northern Sea Route is becoming operational as the Arctic ice retreats. Shipping companies \
+expect the route to cut journey times between Asia and Europe by a third.
+"""
+
+
+def write_corpus(folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "a.txt").write_text(ARTICLE_A, encoding="utf-8")
+    (folder / "b.txt").write_text(ARTICLE_B, encoding="utf-8")
+    return folder
+
+
+def passage_ids(db: Path) -> dict[str, list[int]]:
+    store = Store(db)
+    ids = {d.doc_id: [p.passage_id for p in store.passages_of(d.doc_id)] for d in store.documents()}
+    store.close()
+    return ids
+
+
+def test_reindexing_unchanged_files_encodes_nothing(tmp_path: Path) -> None:
+    corpus = write_corpus(tmp_path / "corpus")
+    embedder = FakeEmbedder()
+    first = build_index(tmp_path / "i.db", [corpus], embedder)
+    assert first.files_indexed == 2 and embedder.calls > 0
+    before = passage_ids(tmp_path / "i.db")
+    embedder.calls = 0
+    second = build_index(tmp_path / "i.db", [corpus], embedder)
+    assert embedder.calls == 0
+    assert second.files_unchanged == 2 and second.files_indexed == 0
+    assert passage_ids(tmp_path / "i.db") == before
+
+
+def test_a_changed_file_replaces_only_its_own_passages(tmp_path: Path) -> None:
+    corpus = write_corpus(tmp_path / "corpus")
+    db = tmp_path / "i.db"
+    build_index(db, [corpus], FakeEmbedder())
+    before = passage_ids(db)
+    (corpus / "b.txt").write_text(
+        ARTICLE_B + "\nRussian icebreakers escort the convoys through the winter months.\n",
+        encoding="utf-8",
+    )
+    embedder = FakeEmbedder()
+    report = build_index(db, [corpus], embedder)
+    after = passage_ids(db)
+    assert report.files_indexed == 1 and report.files_unchanged == 1
+    assert after["a.txt"] == before["a.txt"]
+    assert after["b.txt"] != before["b.txt"]
+    # The unchanged sentences of b.txt kept their vectors: only the new text was encoded.
+    assert 0 < embedder.calls <= 2
+    library = Library(Store(db), FakeEmbedder())
+    texts = [p.text for p in library.store.passages_of("b.txt")]
+    assert any("icebreakers" in t for t in texts)
+
+
+def test_prune_drops_documents_whose_files_are_gone(tmp_path: Path) -> None:
+    corpus = write_corpus(tmp_path / "corpus")
+    db = tmp_path / "i.db"
+    build_index(db, [corpus], FakeEmbedder())
+    (corpus / "b.txt").unlink()
+    store = Store(db)
+    report = Indexer(store, FakeEmbedder()).run([corpus], prune=False)
+    assert {d.doc_id for d in store.documents()} == {"a.txt", "b.txt"}
+    report = Indexer(store, FakeEmbedder()).run([corpus], prune=True)
+    assert report.files_pruned == 1
+    assert {d.doc_id for d in store.documents()} == {"a.txt"}
+
+
+def test_an_index_built_with_another_model_is_refused_with_a_clear_message(
+    tmp_path: Path,
+) -> None:
+    corpus = write_corpus(tmp_path / "corpus")
+    db = tmp_path / "i.db"
+    build_index(db, [corpus], FakeEmbedder())
+
+    class OtherModel(FakeEmbedder):
+        name = "other-model"
+        dim = 32
+
+    with pytest.raises(IncompatibleIndex, match="--rebuild"):
+        Library(Store(db), OtherModel())
+    with pytest.raises(IncompatibleIndex, match="fake-hashing-64"):
+        Indexer(Store(db), OtherModel()).run([corpus])
+    report = Indexer(Store(db), OtherModel()).run([corpus], rebuild=True)
+    assert report.files_indexed == 2
+
+
+class Interrupting(FakeEmbedder):
+    """Raises KeyboardInterrupt (as Ctrl-C would) once it has encoded ``after`` texts."""
+
+    def __init__(self, after: int) -> None:
+        super().__init__()
+        self.after = after
+
+    def encode_passages(self, texts, **kwargs):
+        if self.calls + len(texts) > self.after:
+            raise KeyboardInterrupt
+        return super().encode_passages(texts, **kwargs)
+
+
+def test_an_interrupted_run_leaves_the_previous_index_usable(tmp_path: Path) -> None:
+    corpus = write_corpus(tmp_path / "corpus")
+    db = tmp_path / "i.db"
+    build_index(db, [corpus], FakeEmbedder())
+    before = passage_ids(db)
+    (corpus / "a.txt").write_text(ARTICLE_A.replace("gas", "oil"), encoding="utf-8")
+    (corpus / "c.txt").write_text(ARTICLE_B.replace("Arctic", "Antarctic"), encoding="utf-8")
+    with pytest.raises(KeyboardInterrupt):
+        Indexer(Store(db), Interrupting(after=0)).run([corpus])
+    assert passage_ids(db) == before
+    hits = Library(Store(db), FakeEmbedder()).search("gas pipeline", k=3)
+    assert hits and "gas" in hits[0].passage.text
+
+
+def test_a_killed_indexer_leaves_the_previous_index_usable(tmp_path: Path) -> None:
+    corpus = write_corpus(tmp_path / "corpus")
+    db = tmp_path / "i.db"
+    build_index(db, [corpus], FakeEmbedder())
+    before = passage_ids(db)
+    many = tmp_path / "many.jsonl"
+    with many.open("w", encoding="utf-8") as f:
+        for i in range(4000):
+            f.write(json.dumps({"id": f"d{i}", "text": f"Document {i} on trade. " * 30}) + "\n")
+    env = {**os.environ, "BRIEFBOT_EMBEDDER": "fake", "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot", "index", "--db", str(db), str(many)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    time.sleep(2.0)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    after = passage_ids(db)
+    assert after["a.txt"] == before["a.txt"] and after["b.txt"] == before["b.txt"]
+    hits = Library(Store(db), FakeEmbedder()).search("Northern Sea Route", k=1)
+    assert hits and hits[0].document.doc_id == "b.txt"
+
+
+def test_an_open_library_sees_documents_indexed_after_it_opened(tmp_path: Path) -> None:
+    corpus = write_corpus(tmp_path / "corpus")
+    db = tmp_path / "i.db"
+    build_index(db, [corpus / "a.txt"], FakeEmbedder())
+    library = Library(Store(db), FakeEmbedder())
+    assert {h.document.doc_id for h in library.search("Arctic shipping route", k=5)} <= {"a.txt"}
+    build_index(db, [corpus / "b.txt"], FakeEmbedder())  # another connection, as another process
+    hits = library.search("Arctic shipping route", k=5)
+    assert hits[0].document.doc_id == "b.txt"
+
+
+def test_bad_files_are_skipped_with_a_warning_and_good_ones_indexed(tmp_path: Path) -> None:
+    corpus = write_corpus(tmp_path / "corpus")
+    (corpus / "empty.txt").write_text("", encoding="utf-8")
+    (corpus / "binary.txt").write_bytes(b"\x00\x01\x02 not text \xff\xfe")
+    report = build_index(tmp_path / "i.db", [corpus], FakeEmbedder())
+    skipped = {Path(p).name for p, _ in report.skipped}
+    assert {"empty.txt", "binary.txt"} <= skipped
+    assert report.files_indexed == 2 and report.ok
+
+
+def test_the_index_command_fails_only_when_nothing_could_be_indexed(tmp_path: Path) -> None:
+    from tests.conftest import run_cli
+
+    bad = tmp_path / "bad.txt"
+    bad.write_bytes(b"\x00\x00\x00")
+    result = run_cli("index", "--db", str(tmp_path / "i.db"), str(bad))
+    assert result.returncode == 1
+    assert "bad.txt" in result.stderr
+    good = write_corpus(tmp_path / "corpus")
+    result = run_cli("index", "--db", str(tmp_path / "i.db"), str(bad), str(good))
+    assert result.returncode == 0, result.stderr
+    assert "bad.txt" in result.stderr
+
+
+def test_a_malformed_jsonl_line_is_reported_with_its_line_number(tmp_path: Path) -> None:
+    from tests.conftest import run_cli
+
+    corpus = tmp_path / "c.jsonl"
+    corpus.write_text('{"id": "1", "text": "Fine."}\n{"id": "2", "text": \n', encoding="utf-8")
+    result = run_cli("index", "--db", str(tmp_path / "i.db"), str(corpus))
+    assert "line 2" in result.stderr
