@@ -20,10 +20,17 @@ class Settings(BaseSettings):
     scheduler_db: str = "briefbot-scheduler.db"
     rescan_minutes: int = 60
     brief_cooldown_seconds: float = 5.0
+    sources_cooldown_seconds: float = 3.0
+    guild_ready_timeout: float = 2.0  # how long READY waits for more guilds (seconds)
 
     @field_validator("discord_token", mode="before")
     @classmethod
     def _blank_is_none(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("dev_guild_id", "discord_api_base", "discord_gateway_url", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
 
 

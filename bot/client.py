@@ -1,0 +1,157 @@
+"""The Discord client: loads the index once, loads the cogs, syncs commands, runs."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+
+import discord
+import yarl
+from discord.ext import commands
+
+from bot import errors
+from bot.settings import Settings, load_settings
+from index.errors import BriefbotError, IndexMissing
+from index.library import Library
+
+log = logging.getLogger(__name__)
+
+# Cogs loaded at start-up, in order.
+EXTENSIONS: tuple[str, ...] = ("bot.cogs.briefs", "bot.cogs.corpus")
+
+# The least the bot needs in a channel: read it, answer with embeds (and charts), see history.
+INVITE_PERMISSIONS = discord.Permissions(
+    view_channel=True,
+    send_messages=True,
+    embed_links=True,
+    attach_files=True,
+    read_message_history=True,
+)
+
+
+def invite_url(application_id: int) -> str:
+    return discord.utils.oauth_url(
+        application_id, permissions=INVITE_PERMISSIONS, scopes=("bot", "applications.commands")
+    )
+
+
+def intents() -> discord.Intents:
+    """No privileged intents: slash commands and context menus need only guild events."""
+    wanted = discord.Intents.none()
+    wanted.guilds = True
+    return wanted
+
+
+class BriefBot(commands.Bot):
+    """briefbot on Discord; cogs reach the corpus through ``bot.library``."""
+
+    def __init__(self, settings: Settings, library: Library | None = None) -> None:
+        super().__init__(
+            command_prefix=commands.when_mentioned,
+            help_command=None,
+            intents=intents(),
+            allowed_mentions=discord.AllowedMentions.none(),
+            guild_ready_timeout=settings.guild_ready_timeout,
+        )
+        self.settings = settings
+        self._library = library
+
+    @property
+    def library(self) -> Library:
+        if self._library is None:
+            raise IndexMissing("the index is still loading")
+        return self._library
+
+    async def setup_hook(self) -> None:
+        if self._library is None:
+            log.info("opening the index at %s", self.settings.briefbot_db)
+            self._library = await asyncio.to_thread(Library.open, self.settings.briefbot_db)
+        # Load the model before going online so the first /brief does not wait for it.
+        await asyncio.to_thread(self._library.embedder.encode_queries, ["warm up"])
+        errors.install(self.tree)
+        for extension in EXTENSIONS:
+            await self.load_extension(extension)
+        await self.sync_commands()
+        if self.application_id is not None:
+            log.info("invite briefbot with: %s", invite_url(self.application_id))
+
+    async def sync_commands(self) -> None:
+        """Sync to DEV_GUILD_ID when set (instant), else globally (can take up to an hour)."""
+        guild_id = self.settings.dev_guild_id
+        if guild_id:
+            guild = discord.Object(id=guild_id)
+            self.tree.copy_global_to(guild=guild)
+            synced = await self.tree.sync(guild=guild)
+            log.info("synced %d commands to guild %s", len(synced), guild_id)
+        else:
+            synced = await self.tree.sync()
+            log.info("synced %d commands globally", len(synced))
+
+    async def on_ready(self) -> None:
+        user = self.user
+        log.info("online as %s (%s) in %d guild(s)", user, user.id if user else "?",
+                 len(self.guilds))  # fmt: skip
+
+
+def create_bot(settings: Settings, library: Library | None = None) -> BriefBot:
+    """The bot, configured; pass ``library`` to skip opening the index (tests)."""
+    return BriefBot(settings, library)
+
+
+def point_at_discord(settings: Settings) -> None:
+    """Aim discord.py at another Discord (e.g. a local twin) when the settings say so.
+
+    Both are process-wide class attributes and must be set before login.
+    """
+    if settings.discord_api_base:
+        discord.http.Route.BASE = settings.discord_api_base.rstrip("/")
+        log.info("using the Discord API at %s", discord.http.Route.BASE)
+    if settings.discord_gateway_url:
+        gateway = yarl.URL(settings.discord_gateway_url)
+        discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = gateway
+        log.info("using the Discord gateway at %s", gateway)
+
+
+def _fail(message: str) -> int:
+    sys.stderr.write(f"error: {message}\n")
+    return 2
+
+
+def run_bot(
+    *, db_path: str | None = None, corpus: str | None = None, settings: Settings | None = None
+) -> int:
+    """`briefbot run`: serve until interrupted; 2 when misconfigured."""
+    settings = settings or load_settings()
+    if settings.discord_token is None:
+        return _fail(
+            "DISCORD_TOKEN is not set: put the bot's token in the environment or in .env "
+            "(see .env.example), or try `briefbot console`"
+        )
+    updates: dict[str, str] = {}
+    if db_path:
+        updates["briefbot_db"] = db_path
+    if corpus:
+        updates["briefbot_corpus"] = corpus
+    settings = settings.model_copy(update=updates)
+    for name in ("bot", "discord"):
+        if logging.getLogger(name).getEffectiveLevel() > logging.INFO:
+            logging.getLogger(name).setLevel(logging.INFO)
+    point_at_discord(settings)
+    bot = create_bot(settings)
+
+    async def serve() -> None:
+        async with bot:
+            await bot.start(settings.discord_token.get_secret_value())  # type: ignore[union-attr]
+
+    try:
+        asyncio.run(serve())
+    except discord.LoginFailure:
+        return _fail("Discord rejected DISCORD_TOKEN: check the token in .env")
+    except discord.PrivilegedIntentsRequired:
+        return _fail("Discord refused an intent the bot asked for")
+    except BriefbotError as exc:
+        return _fail(str(exc))
+    except KeyboardInterrupt:
+        log.info("stopped")
+    return 0

@@ -1,0 +1,164 @@
+"""Buttons: Previous/Next owned by the asker, and a Sources button per brief result."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import discord
+
+from bot.embeds import Page, sources_embeds
+from bot.errors import NOT_YOURS, report_error
+from briefings.sources import passage_sources
+
+if TYPE_CHECKING:
+    from bot.client import BriefBot
+
+log = logging.getLogger(__name__)
+
+# Interaction tokens live 15 minutes; after that the message can no longer be edited by us.
+VIEW_TIMEOUT = 14 * 60
+NO_MENTIONS = discord.AllowedMentions.none()
+
+
+async def send_sources(interaction: discord.Interaction, passage_id: int | str) -> None:
+    """Answer with a passage's provenance, only to the user (the Sources button)."""
+    bot: BriefBot = interaction.client  # type: ignore[assignment]
+    interaction.extras["ephemeral_defer"] = True
+    await interaction.response.defer(ephemeral=True, thinking=True)
+    view = await asyncio.to_thread(passage_sources, bot.library, passage_id)
+    await interaction.followup.send(
+        embeds=sources_embeds(view), ephemeral=True, allowed_mentions=NO_MENTIONS
+    )
+
+
+class SourcesButton(discord.ui.Button["Paginator"]):
+    """Shows a quote's sources to whoever presses it (read-only, so not owner-restricted)."""
+
+    def __init__(self, passage_id: int) -> None:
+        super().__init__(
+            label=f"Sources P{passage_id}",
+            style=discord.ButtonStyle.secondary,
+            custom_id=f"briefbot:sources:{passage_id}",
+            row=0,
+        )
+        self.passage_id = passage_id
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        await send_sources(interaction, self.passage_id)
+
+
+class PageButton(discord.ui.Button["Paginator"]):
+    def __init__(self, label: str, step: int, *, disabled: bool) -> None:
+        super().__init__(
+            label=label,
+            style=discord.ButtonStyle.primary,
+            custom_id=f"briefbot:page:{'next' if step > 0 else 'previous'}",
+            disabled=disabled,
+            row=1,
+        )
+        self.step = step
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        assert self.view is not None
+        await self.view.turn(interaction, self.step)
+
+
+class Paginator(discord.ui.View):
+    """Pages of embeds; only ``owner_id`` may turn them, anyone may open a quote's sources."""
+
+    def __init__(
+        self, pages: Sequence[Page], owner_id: int, *, timeout: float | None = VIEW_TIMEOUT
+    ) -> None:
+        super().__init__(timeout=timeout)
+        if not pages:
+            raise ValueError("a Paginator needs at least one page")
+        self.pages = list(pages)
+        self.owner_id = owner_id
+        self.index = 0
+        self.message: discord.Message | None = None
+        self._build()
+
+    @property
+    def page(self) -> Page:
+        return self.pages[self.index]
+
+    @property
+    def has_items(self) -> bool:
+        return bool(self.children)
+
+    def _build(self) -> None:
+        self.clear_items()
+        for passage_id in self.page.passage_ids:
+            self.add_item(SourcesButton(passage_id))
+        if len(self.pages) > 1:
+            self.add_item(PageButton("◀ Previous", -1, disabled=self.index == 0))
+            self.add_item(
+                discord.ui.Button(
+                    label=f"{self.index + 1}/{len(self.pages)}",
+                    custom_id="briefbot:page:counter",
+                    disabled=True,
+                    row=1,
+                )
+            )
+            self.add_item(PageButton("Next ▶", +1, disabled=self.index == len(self.pages) - 1))
+
+    def message_kwargs(self) -> dict[str, Any]:
+        """What to send or edit for the current page."""
+        kwargs: dict[str, Any] = {
+            "embeds": list(self.page.embeds),
+            "allowed_mentions": NO_MENTIONS,
+        }
+        if self.page.content:
+            kwargs["content"] = self.page.content
+        if self.has_items:
+            kwargs["view"] = self
+        return kwargs
+
+    async def turn(self, interaction: discord.Interaction, step: int) -> None:
+        if interaction.user.id != self.owner_id:
+            await interaction.response.send_message(
+                NOT_YOURS, ephemeral=True, allowed_mentions=NO_MENTIONS
+            )
+            return
+        self.index = max(0, min(len(self.pages) - 1, self.index + step))
+        self._build()
+        await interaction.response.edit_message(
+            content=self.page.content or None,
+            embeds=list(self.page.embeds),
+            view=self,
+            allowed_mentions=NO_MENTIONS,
+        )
+
+    async def on_timeout(self) -> None:
+        # Page buttons stop working when the view expires: say so by disabling them.
+        if self.message is None:
+            return
+        for item in self.children:
+            if isinstance(item, PageButton):
+                item.disabled = True
+        try:
+            await self.message.edit(view=self)
+        except discord.HTTPException:
+            log.debug("could not disable the buttons of message %s", self.message.id)
+
+    async def on_error(
+        self, interaction: discord.Interaction, error: Exception, item: discord.ui.Item[Any]
+    ) -> None:
+        await report_error(interaction, error)
+
+
+async def send_pages(
+    interaction: discord.Interaction, pages: Sequence[Page], *, ephemeral: bool = False
+) -> discord.Message:
+    """Send paged embeds as the answer to a deferred interaction; the asker owns the buttons."""
+    paginator = Paginator(pages, interaction.user.id)
+    kwargs = paginator.message_kwargs()
+    message = await interaction.followup.send(wait=True, ephemeral=ephemeral, **kwargs)
+    if paginator.has_items:
+        paginator.message = message
+    else:
+        paginator.stop()
+    return message
