@@ -174,6 +174,75 @@ def cmd_search(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_digest(args: argparse.Namespace) -> int:
+    from briefings.digest import DigestSnapshot, build_digest, digest_text
+
+    out = Path(args.out) if args.out else None
+    snapshot_file = out / "last-digest.json" if out else None
+    previous = None
+    if snapshot_file is not None and snapshot_file.exists():
+        try:
+            previous = DigestSnapshot.from_json(json.loads(snapshot_file.read_text("utf-8")))
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise InputError(
+                f"cannot read the previous digest from {snapshot_file}: {exc}"
+            ) from exc
+    digest = build_digest(_library(args), previous, topic=args.topic)
+    if args.json:
+        _print_json(digest.to_json())
+    else:
+        print(digest_text(digest), end="")
+    if out is not None:
+        from briefings.chart import theme_source_chart
+
+        out.mkdir(parents=True, exist_ok=True)
+        chart = out / "digest-chart.png"
+        chart.write_bytes(theme_source_chart(digest))
+        assert snapshot_file is not None
+        snapshot_file.write_text(json.dumps(digest.snapshot.to_json()), encoding="utf-8")
+        print(f"chart saved to {chart}", file=sys.stderr)
+    return 0
+
+
+def _read_documents(path: str) -> list[tuple[str, str]]:
+    docs = []
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read documents from {path}: {exc}") from exc
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+            doc_id = obj.get("id", obj.get("_id"))
+            text = f"{obj.get('title') or ''}\n{obj.get('text') or ''}".strip()
+        except (json.JSONDecodeError, AttributeError) as exc:
+            raise InputError(
+                f'{path} line {number}: expected {{"id", "title", "text"}} JSON'
+            ) from exc
+        if doc_id is None:
+            raise InputError(f'{path} line {number}: no "id" or "_id"')
+        docs.append((str(doc_id), text))
+    if not docs:
+        raise InputError(f"{path} holds no documents")
+    return docs
+
+
+def cmd_themes(args: argparse.Namespace) -> int:
+    from briefings.themes import discover_themes
+    from index.embedding import make_embedder
+
+    docs = _read_documents(args.input)
+    texts = [text for _, text in docs]
+    vectors = make_embedder().encode_passages(texts)
+    model = discover_themes(texts, vectors)
+    for (doc_id, _), theme in zip(docs, model.assignment, strict=True):
+        _print_json({"id": doc_id, "theme": theme})
+    _print_json({"labels": {str(t.theme_id): t.label for t in model.themes}})
+    return 0
+
+
 def cmd_console(args: argparse.Namespace) -> int:
     from bot.console import run_console
 
@@ -251,6 +320,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--k", type=int, default=10, help="documents per query (default 10)")
     p.add_argument("--json", action="store_true", help="(the only format)")
     p.set_defaults(func=cmd_search)
+
+    p = add("digest", "the themes across the corpus, with quotes and what changed")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--out", help="folder for the chart PNG and the snapshot compared next time")
+    p.add_argument("--topic", help="only passages about this topic")
+    p.set_defaults(func=cmd_digest)
+
+    p = add("themes", "cluster a JSONL file of documents into themes (one line per document)")
+    p.add_argument("--input", required=True, help='JSONL with {"id"|"_id", "title", "text"}')
+    p.add_argument("--json", action="store_true", help="(the only format)")
+    p.set_defaults(func=cmd_themes)
 
     p = add("console", "the bot's commands at a local prompt (no Discord needed)")
     p.set_defaults(func=cmd_console)
