@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
+from pathlib import Path
 
+import aiohttp
 import discord
 import yarl
 from discord.ext import commands
@@ -134,6 +136,8 @@ def run_bot(
     if corpus:
         updates["briefbot_corpus"] = corpus
     settings = settings.model_copy(update=updates)
+    if not Path(settings.briefbot_db).exists():
+        return _fail(f"no index at {settings.briefbot_db}: run `briefbot index PATH...` first")
     for name in ("bot", "discord"):
         if logging.getLogger(name).getEffectiveLevel() > logging.INFO:
             logging.getLogger(name).setLevel(logging.INFO)
@@ -152,6 +156,8 @@ def run_bot(
         return _fail("Discord refused an intent the bot asked for")
     except BriefbotError as exc:
         return _fail(str(exc))
+    except aiohttp.ClientConnectorError as exc:
+        return _fail(f"cannot reach Discord ({exc.host}:{exc.port}): {exc.os_error}")
     except KeyboardInterrupt:
         log.info("stopped")
     return 0

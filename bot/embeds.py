@@ -240,28 +240,33 @@ def _corpus_field(entry: CorpusEntry) -> tuple[str, str]:
 
 
 def corpus_pages(overview: CorpusOverview, *, per_page: int = CORPUS_PER_PAGE) -> list[Page]:
-    """What the bot knows, as pages of one embed each (documents as fields)."""
+    """What the bot knows, as pages of one embed each (documents as fields, none dropped)."""
     per_page = max(1, min(per_page, FIELDS_PER_EMBED))
+    title = "The corpus"
     summary = (
         f"{len(overview.entries)} document(s), {overview.passages} passage(s); "
         f"index last changed {overview.updated_at or 'never'}"
     )
-    chunks = [
-        overview.entries[i : i + per_page] for i in range(0, len(overview.entries), per_page)
-    ] or [()]
+    if not overview.entries:
+        summary += "\nThe index holds no documents yet."
+    budget = EMBED_TOTAL_LIMIT - len(title) - len(summary) - 40  # 40: the page footer
+    chunks: list[list[tuple[str, str]]] = [[]]
+    size = 0
+    for entry in overview.entries:
+        name, value = _corpus_field(entry)
+        if chunks[-1] and (len(chunks[-1]) >= per_page or size + len(name) + len(value) > budget):
+            chunks.append([])
+            size = 0
+        chunks[-1].append((name, value))
+        size += len(name) + len(value)
     pages = []
     for number, chunk in enumerate(chunks, start=1):
-        embed = discord.Embed(title="The corpus", description=summary, colour=CORPUS_COLOUR)
-        for entry in chunk:
-            name, value = _corpus_field(entry)
+        embed = discord.Embed(title=title, description=summary, colour=CORPUS_COLOUR)
+        for name, value in chunk:
             embed.add_field(name=name, value=value, inline=False)
-        if not chunk:
-            embed.description += "\nThe index holds no documents yet."
         if len(chunks) > 1:
             embed.set_footer(text=f"page {number}/{len(chunks)}")
-        embed_list = [embed]
-        _fit_total(embed_list)
-        pages.append(Page(content="", embeds=tuple(embed_list)))
+        pages.append(Page(content="", embeds=(embed,)))
     return pages
 
 
