@@ -20,7 +20,7 @@ from index.library import Library
 log = logging.getLogger(__name__)
 
 # Cogs loaded at start-up, in order.
-EXTENSIONS: tuple[str, ...] = ("bot.cogs.briefs", "bot.cogs.corpus")
+EXTENSIONS: tuple[str, ...] = ("bot.cogs.briefs", "bot.cogs.corpus", "bot.cogs.digests")
 
 # The least the bot needs in a channel: read it, answer with embeds (and charts), see history.
 INVITE_PERMISSIONS = discord.Permissions(

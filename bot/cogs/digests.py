@@ -1,0 +1,358 @@
+"""/subscribe, /unsubscribe, /subscriptions and /digest: theme digests posted on a schedule."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any, Literal
+from zoneinfo import available_timezones
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.digest_embeds import CHART_FILENAME, digest_embeds, has_marker, mentions_for
+from bot.digest_store import DigestStore, Subscription
+from bot.scheduling import (
+    DAYS,
+    DeliveryBlocked,
+    DigestRunner,
+    DigestScheduler,
+    parse_time,
+)
+from bot.views import NO_MENTIONS
+from briefings.brief import check_topic
+from briefings.chart import theme_source_chart
+from briefings.digest import Digest, DigestSnapshot, build_digest
+from index.errors import InputError
+
+if TYPE_CHECKING:
+    from bot.client import BriefBot
+
+log = logging.getLogger(__name__)
+
+RETRIES = 4  # attempts at a post that meets 429 or 5xx
+BACKOFF_SECONDS = 2.0  # doubled after each failed attempt
+HISTORY_LIMIT = 50  # recent messages searched for a period's marker
+NEEDED = ("view_channel", "send_messages", "embed_links", "attach_files", "read_message_history")
+MANAGE_CHANNELS = "You need the **Manage Channels** permission to change digest subscriptions."
+
+
+@lru_cache(maxsize=1)
+def time_zones() -> tuple[str, ...]:
+    return tuple(sorted(available_timezones()))
+
+
+def check_time_zone(name: str) -> str:
+    """The IANA name as spelled in the database (case-insensitive match); else InputError."""
+    wanted = name.strip().lower()
+    for zone in time_zones():
+        if zone.lower() == wanted:
+            return zone
+    raise InputError(f"{name!r} is not a time zone: pick an IANA name such as Europe/Berlin")
+
+
+def missing_permissions(permissions: discord.Permissions) -> list[str]:
+    """What the bot lacks in a channel to post digests (names as Discord shows them)."""
+    return [name.replace("_", " ").title() for name in NEEDED if not getattr(permissions, name)]
+
+
+def describe(subscription: Subscription, next_run: datetime | None) -> str:
+    when = (
+        f"daily at {subscription.time}"
+        if subscription.cadence == "daily"
+        else f"weekly on {subscription.day.title()} at {subscription.time}"
+    )
+    parts = [f"<#{subscription.channel_id}>: {when} ({subscription.timezone})"]
+    if subscription.topic:
+        parts.append(f"topic “{subscription.topic}”")
+    if subscription.mention_role_id:
+        parts.append(f"pings <@&{subscription.mention_role_id}>")
+    if subscription.paused:
+        parts.append(f"**paused**: {subscription.paused_reason}")
+    elif next_run is not None:
+        parts.append(f"next <t:{int(next_run.timestamp())}:F>")
+    return " · ".join(parts)
+
+
+class DiscordPoster:
+    """Posts digests to channels, retrying 429/5xx with backoff; finds earlier posts by marker."""
+
+    def __init__(
+        self,
+        bot: commands.Bot,
+        *,
+        attach_chart: bool = True,
+        sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
+    ) -> None:
+        self.bot = bot
+        self.attach_chart = attach_chart
+        self.sleep = sleep
+
+    def _channel(self, channel_id: int) -> discord.abc.Messageable:
+        channel = self.bot.get_channel(channel_id)
+        if isinstance(channel, discord.abc.Messageable):
+            return channel
+        return self.bot.get_partial_messageable(channel_id)
+
+    async def find_marker(self, subscription: Subscription, marker: str) -> int | None:
+        channel = self._channel(subscription.channel_id)
+        me = self.bot.user.id if self.bot.user else None
+        try:
+            async for message in channel.history(limit=HISTORY_LIMIT):
+                if message.author.id == me and has_marker(message, marker):
+                    return message.id
+        except discord.NotFound as exc:
+            raise DeliveryBlocked(f"channel {subscription.channel_id} no longer exists") from exc
+        except discord.Forbidden as exc:
+            raise DeliveryBlocked(
+                f"no permission to read channel {subscription.channel_id}"
+            ) from exc
+        return None
+
+    async def post(self, subscription: Subscription, payload: Any, marker: str) -> int:
+        digest, chart = payload
+        content, allowed = mentions_for(subscription.mention_role_id)
+        channel = self._channel(subscription.channel_id)
+        attach = self.attach_chart and chart is not None
+        for attempt in range(RETRIES):
+            embeds = digest_embeds(digest, marker, chart=attach)
+            files = [discord.File(io.BytesIO(chart), CHART_FILENAME)] if attach else []
+            try:
+                message = await channel.send(
+                    content or None, embeds=embeds, files=files, allowed_mentions=allowed
+                )
+                return message.id
+            except discord.NotFound as exc:
+                raise DeliveryBlocked(
+                    f"channel {subscription.channel_id} no longer exists"
+                ) from exc
+            except discord.Forbidden as exc:
+                raise DeliveryBlocked(
+                    f"missing permission to post in channel {subscription.channel_id}"
+                ) from exc
+            except discord.HTTPException as exc:
+                if (exc.status == 429 or exc.status >= 500) and attempt < RETRIES - 1:
+                    delay = BACKOFF_SECONDS * 2**attempt
+                    log.warning("posting a digest got %d; retrying in %.0f s", exc.status, delay)
+                    await self.sleep(delay)
+                    continue
+                raise
+        raise AssertionError("unreachable")
+
+
+class Digests(commands.Cog):
+    """Scheduled theme digests, one subscription per channel."""
+
+    def __init__(self, bot: BriefBot) -> None:
+        self.bot = bot
+        self.store = DigestStore(bot.settings.scheduler_db)
+        self.poster = DiscordPoster(bot)
+        self.runner = DigestRunner(self.store, self.build, self.poster, on_paused=self._paused)
+        self.scheduler = DigestScheduler(
+            self.runner,
+            bot.settings.scheduler_db,
+            rescan=self.rescan,
+            rescan_minutes=bot.settings.rescan_minutes,
+        )
+        self._startup: asyncio.Task[None] | None = None
+
+    async def cog_load(self) -> None:
+        self.scheduler.start()  # inside the bot's event loop
+        self._startup = asyncio.create_task(self._reconcile_when_ready())
+
+    async def cog_unload(self) -> None:
+        if self._startup is not None:
+            self._startup.cancel()
+        self.scheduler.shutdown()
+        self.store.close()
+
+    async def _reconcile_when_ready(self) -> None:
+        await self.bot.wait_until_ready()
+        for subscription_id, period, outcome in await self.runner.reconcile():
+            log.info("start-up: digest %s of subscription %d: %s", period, subscription_id,
+                     outcome)  # fmt: skip
+
+    def _paused(self, subscription: Subscription) -> None:
+        self.scheduler.remove(subscription.id)
+
+    # -- work (in threads) -----------------------------------------------------------------
+
+    def make_digest(
+        self, subscription: Subscription | None, previous: dict[str, Any] | None, topic: str | None
+    ) -> tuple[Digest, bytes]:
+        snapshot = DigestSnapshot.from_json(previous) if previous else None
+        digest = build_digest(self.bot.library, snapshot, topic=topic)
+        return digest, theme_source_chart(digest)
+
+    def build(
+        self, subscription: Subscription, previous: dict[str, Any] | None
+    ) -> tuple[tuple[Digest, bytes], dict[str, Any]]:
+        digest, chart = self.make_digest(subscription, previous, subscription.topic)
+        return (digest, chart), digest.snapshot.to_json()
+
+    async def rescan(self) -> None:
+        """Index new or changed files of the corpus folders, then reload the library."""
+        from index.pipeline import Indexer
+        from index.store import Store
+
+        library = self.bot.library
+        folders = [f for f in self.bot.settings.briefbot_corpus.split(",") if f.strip()]
+
+        def scan() -> str:
+            store = Store(library.store.path)
+            try:
+                report = Indexer(store, library.embedder).run(folders)
+            finally:
+                store.close()
+            library.refresh()
+            return report.summary()
+
+        log.info("corpus re-scan: %s", await asyncio.to_thread(scan))
+
+    # -- commands --------------------------------------------------------------------------
+
+    async def _may_change(self, interaction: discord.Interaction) -> bool:
+        if interaction.guild_id is None:
+            await interaction.response.send_message(
+                "Digests are for server channels.", ephemeral=True, allowed_mentions=NO_MENTIONS
+            )
+            return False
+        if not interaction.permissions.manage_channels:
+            await interaction.response.send_message(
+                MANAGE_CHANNELS, ephemeral=True, allowed_mentions=NO_MENTIONS
+            )
+            return False
+        return True
+
+    @app_commands.command(name="subscribe", description="Post a theme digest here on a schedule")
+    @app_commands.describe(
+        cadence="weekly (default) or daily",
+        day="day of the week for weekly digests (default Monday)",
+        time="time of day, HH:MM (default 09:00)",
+        timezone="IANA time zone, e.g. Europe/Berlin (default UTC)",
+        topic="only passages about this topic",
+        mention_role="the one role a digest may ping",
+    )
+    @app_commands.default_permissions(manage_channels=True)
+    @app_commands.guild_only()
+    async def subscribe(
+        self,
+        interaction: discord.Interaction,
+        cadence: Literal["weekly", "daily"] = "weekly",
+        day: Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"] = "mon",
+        time: str = "09:00",
+        timezone: str = "UTC",
+        topic: str | None = None,
+        mention_role: discord.Role | None = None,
+    ) -> None:
+        if not await self._may_change(interaction):
+            return
+        missing = missing_permissions(interaction.app_permissions)
+        if missing:
+            await interaction.response.send_message(
+                "I can't post digests in this channel: I need " + ", ".join(missing) + ".",
+                ephemeral=True,
+                allowed_mentions=NO_MENTIONS,
+            )
+            return
+        try:
+            clock = parse_time(time)
+        except ValueError as exc:
+            raise InputError(str(exc)) from exc
+        zone = check_time_zone(timezone)
+        topic = check_topic(topic) if topic and topic.strip() else None
+        assert day in DAYS and interaction.guild_id is not None
+        subscription, created = self.store.subscribe(
+            guild_id=interaction.guild_id,
+            channel_id=interaction.channel_id or 0,
+            cadence=cadence,
+            day=day,
+            time=clock,
+            timezone=zone,
+            topic=topic,
+            mention_role_id=mention_role.id if mention_role else None,
+        )
+        self.scheduler.sync(subscription)
+        verb = "Subscribed" if created else "Updated the subscription"
+        await interaction.response.send_message(
+            f"{verb}: {describe(subscription, self.scheduler.next_run(subscription.id))}",
+            ephemeral=True,
+            allowed_mentions=NO_MENTIONS,
+        )
+
+    @subscribe.autocomplete("timezone")
+    async def timezone_choices(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        needle = current.strip().lower().replace(" ", "_")
+        starts = [z for z in time_zones() if z.lower().startswith(needle)]
+        inside = [z for z in time_zones() if needle in z.lower() and z not in starts]
+        return [app_commands.Choice(name=z, value=z) for z in (starts + inside)[:25]]
+
+    @app_commands.command(name="unsubscribe", description="Stop this channel's digests")
+    @app_commands.default_permissions(manage_channels=True)
+    @app_commands.guild_only()
+    async def unsubscribe(self, interaction: discord.Interaction) -> None:
+        if not await self._may_change(interaction):
+            return
+        removed = self.store.unsubscribe(interaction.channel_id or 0)
+        if removed is not None:
+            self.scheduler.remove(removed.id)
+        message = (
+            "Unsubscribed: no more digests here." if removed else "This channel has no digest."
+        )
+        await interaction.response.send_message(
+            message, ephemeral=True, allowed_mentions=NO_MENTIONS
+        )
+
+    @app_commands.command(name="subscriptions", description="This server's digest subscriptions")
+    @app_commands.guild_only()
+    async def subscriptions(self, interaction: discord.Interaction) -> None:
+        subs = self.store.subscriptions(interaction.guild_id)
+        if not subs:
+            text = "No channel here gets digests yet: `/subscribe` in one."
+        else:
+            text = "\n".join(describe(s, self.scheduler.next_run(s.id)) for s in subs)
+        embed = discord.Embed(title="Digest subscriptions", description=text[:4000])
+        await interaction.response.send_message(
+            embed=embed, ephemeral=True, allowed_mentions=NO_MENTIONS
+        )
+
+    @app_commands.command(name="digest", description="Post a theme digest now, or preview it")
+    @app_commands.describe(preview="only you see it, and it does not count as the last digest")
+    @app_commands.guild_only()
+    async def digest(self, interaction: discord.Interaction, preview: bool = False) -> None:
+        subscription = self.store.subscription_for_channel(interaction.channel_id or 0)
+        if not preview and not interaction.permissions.manage_channels:
+            await interaction.response.send_message(
+                MANAGE_CHANNELS.replace("change digest subscriptions", "post a digest for all")
+                + " Use `preview: True` to see one yourself.",
+                ephemeral=True,
+                allowed_mentions=NO_MENTIONS,
+            )
+            return
+        await interaction.response.defer(ephemeral=preview, thinking=True)
+        previous = self.store.last_snapshot(subscription.id) if subscription else None
+        topic = subscription.topic if subscription else None
+        digest, chart = await asyncio.to_thread(self.make_digest, subscription, previous, topic)
+        stamp = datetime.now(UTC).isoformat(timespec="seconds")
+        marker = f"digest on demand {stamp}"
+        attach = self.poster.attach_chart
+        files = [discord.File(io.BytesIO(chart), CHART_FILENAME)] if attach else []
+        await interaction.followup.send(
+            embeds=digest_embeds(digest, marker, chart=attach),
+            files=files,
+            ephemeral=preview,
+            allowed_mentions=NO_MENTIONS,
+        )
+        if subscription is not None and not preview:
+            self.store.save_snapshot(subscription.id, marker, digest.snapshot.to_json())
+
+
+async def setup(bot: BriefBot) -> None:
+    await bot.add_cog(Digests(bot))

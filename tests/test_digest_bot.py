@@ -1,0 +1,260 @@
+"""The digest commands and deliveries with real discord.py objects against the aiohttp fake."""
+
+from __future__ import annotations
+
+import logging
+from types import SimpleNamespace
+from typing import Any
+
+import discord
+import pytest
+
+from bot.cogs.digests import MANAGE_CHANNELS, DiscordPoster, missing_permissions
+from bot.digest_store import Claim, Subscription
+from bot.scheduling import marker_for
+from briefings.chart import theme_source_chart
+from briefings.digest import build_digest
+from tests.helpers import (
+    CHANNEL_ID,
+    EPHEMERAL,
+    GUILD_ID,
+    assert_message_within_limits,
+    autocomplete,
+    dispatch,
+    slash,
+)
+
+ROLE_ID = 700000000000000099
+PERIOD = "2024-03-25T09:00+01:00"
+ALL = discord.Permissions.all()
+
+
+@pytest.fixture(scope="module")
+def seed_digest(seeds_library):
+    digest = build_digest(seeds_library)
+    return digest, theme_source_chart(digest)
+
+
+@pytest.fixture
+async def digest_bot(bot_factory, fake_discord, tmp_path, seed_digest):
+    made = await bot_factory(scheduler_db=str(tmp_path / "bot.db"))
+    cog = made.get_cog("Digests")
+    cog.make_digest = lambda *_args: seed_digest  # one real build per module is enough
+    fake_discord.requests.clear()
+    return made
+
+
+def with_permissions(payload: dict, *, user: discord.Permissions = ALL, app=ALL) -> dict:
+    payload["member"]["permissions"] = str(user.value)
+    payload["app_permissions"] = str(app.value)
+    return payload
+
+
+def reply(fake) -> dict[str, Any]:
+    calls = [r.json for r in fake.requests if r.path.endswith("/callback")]
+    assert len(calls) == 1, fake.requests
+    return calls[0]["data"]
+
+
+def serve_channel(fake, failures: list[int] | None = None) -> list[dict]:
+    """Teach the fake to post and list channel messages; ``failures`` are statuses to answer."""
+    original, posted = fake.answer, []
+
+    def answer(method: str, path: str, body: Any):
+        parts = path.strip("/").split("/")
+        if parts[0] == "channels" and parts[-1] == "messages":
+            if method == "POST":
+                if failures:
+                    status = failures.pop(0)
+                    return status, {"message": "nope", "code": 10003 if status == 404 else 50013}
+                message = fake.message(body or {}, channel_id=parts[1])
+                posted.append(message)
+                return 200, message
+            if method == "GET":
+                return 200, list(reversed(posted))
+        return original(method, path, body)
+
+    fake.answer = answer
+    return posted
+
+
+def subscribe_direct(bot, **kw) -> Subscription:
+    cog = bot.get_cog("Digests")
+    sub, _ = cog.store.subscribe(guild_id=GUILD_ID, channel_id=CHANNEL_ID,
+                                 now="2024-03-18T00:00:00+00:00", **kw)  # fmt: skip
+    cog.scheduler.sync(sub)
+    return sub
+
+
+# ------------------------------------------------------------------------------ commands
+
+
+def test_missing_permissions_names_what_the_bot_lacks():
+    perms = discord.Permissions(view_channel=True, send_messages=True, read_message_history=True)
+    assert missing_permissions(perms) == ["Embed Links", "Attach Files"]
+    assert missing_permissions(ALL) == []
+
+
+async def test_subscribe_without_manage_channels_says_so_and_stores_nothing(
+    digest_bot, fake_discord
+):
+    user = discord.Permissions(send_messages=True, view_channel=True)
+    await dispatch(digest_bot, with_permissions(slash("subscribe"), user=user))
+    data = reply(fake_discord)
+    assert data["content"] == MANAGE_CHANNELS and data["flags"] & EPHEMERAL
+    assert digest_bot.get_cog("Digests").store.subscriptions() == []
+
+
+async def test_subscribe_checks_the_bot_can_post_before_accepting(digest_bot, fake_discord):
+    app = discord.Permissions(view_channel=True, send_messages=True, read_message_history=True)
+    await dispatch(digest_bot, with_permissions(slash("subscribe"), app=app))
+    assert "Embed Links, Attach Files" in reply(fake_discord)["content"]
+    assert digest_bot.get_cog("Digests").store.subscriptions() == []
+
+
+async def test_subscribe_stores_schedules_and_resubscribing_updates(digest_bot, fake_discord):
+    cog = digest_bot.get_cog("Digests")
+    await dispatch(digest_bot, with_permissions(
+        slash("subscribe", day="fri", time="7:30", timezone="europe/berlin", topic="Japan")
+    ))  # fmt: skip
+    assert "Subscribed" in reply(fake_discord)["content"]
+    (sub,) = cog.store.subscriptions()
+    assert (sub.day, sub.time, sub.timezone, sub.topic) == (
+        "fri",
+        "07:30",
+        "Europe/Berlin",
+        "Japan",
+    )
+    first_run = cog.scheduler.next_run(sub.id)
+    assert first_run.weekday() == 4 and (first_run.hour, first_run.minute) == (7, 30)
+
+    fake_discord.requests.clear()
+    await dispatch(digest_bot, with_permissions(slash("subscribe", cadence="daily")))
+    assert "Updated" in reply(fake_discord)["content"]
+    (again,) = cog.store.subscriptions()
+    assert again.id == sub.id and again.cadence == "daily" and again.timezone == "UTC"
+
+
+async def test_subscribe_rejects_an_unknown_time_zone(digest_bot, fake_discord):
+    await dispatch(digest_bot, with_permissions(slash("subscribe", timezone="Mars/Olympus")))
+    assert "not a time zone" in reply(fake_discord)["content"]
+
+
+async def test_time_zone_autocomplete_offers_iana_names(digest_bot, fake_discord):
+    await dispatch(digest_bot, autocomplete("subscribe", "timezone", "europe/ber"))
+    choices = reply(fake_discord)["choices"]
+    assert choices[0]["value"] == "Europe/Berlin"
+
+
+async def test_subscriptions_lists_next_runs_and_unsubscribe_removes_the_job(
+    digest_bot, fake_discord
+):
+    cog = digest_bot.get_cog("Digests")
+    sub = subscribe_direct(digest_bot)
+    await dispatch(digest_bot, slash("subscriptions"))
+    text = reply(fake_discord)["embeds"][0]["description"]
+    assert f"<#{CHANNEL_ID}>" in text and "next <t:" in text
+    fake_discord.requests.clear()
+    await dispatch(digest_bot, with_permissions(slash("unsubscribe")))
+    assert "Unsubscribed" in reply(fake_discord)["content"]
+    assert cog.scheduler.next_run(sub.id) is None and cog.store.subscriptions() == []
+
+
+async def test_digest_preview_is_ephemeral_and_not_remembered(digest_bot, fake_discord):
+    cog = digest_bot.get_cog("Digests")
+    sub = subscribe_direct(digest_bot)
+    await dispatch(digest_bot, slash("digest", preview=True))
+    sent = [r for r in fake_discord.requests if r.method == "POST" and "/webhooks/" in r.path]
+    assert sent and sent[-1].json["flags"] & EPHEMERAL
+    assert_message_within_limits(sent[-1].json)
+    assert cog.store.last_snapshot(sub.id) is None
+
+
+# ----------------------------------------------------------------------------- deliveries
+
+
+async def test_scheduled_digest_posts_embeds_chart_and_only_the_opted_in_role(
+    digest_bot, fake_discord
+):
+    posted = serve_channel(fake_discord)
+    cog = digest_bot.get_cog("Digests")
+    sub = subscribe_direct(digest_bot, mention_role_id=ROLE_ID)
+    assert await cog.runner.deliver(sub, PERIOD) == "sent"
+    (request,) = fake_discord.find("POST", f"/channels/{CHANNEL_ID}/messages")
+    body = request.json
+    assert_message_within_limits(body)
+    assert body["attachments"][0]["filename"] == "digest-chart.png"
+    assert body["embeds"][-1]["image"]["url"] == "attachment://digest-chart.png"
+    assert marker_for(PERIOD) in body["embeds"][0]["footer"]["text"]
+    assert body["content"] == f"<@&{ROLE_ID}>"
+    assert body["allowed_mentions"]["parse"] == []
+    assert body["allowed_mentions"]["roles"] == [ROLE_ID]
+    assert not body["allowed_mentions"].get("users")
+    assert cog.store.ledger_state(sub.id, PERIOD) is Claim.DONE
+    assert cog.store.ledger_entry(sub.id, PERIOD).message_id == int(posted[0]["id"])
+    assert cog.store.last_snapshot(sub.id) is not None
+
+
+async def test_uncertain_period_finds_its_earlier_post_in_the_channel(digest_bot, fake_discord):
+    serve_channel(fake_discord)
+    cog = digest_bot.get_cog("Digests")
+    sub = subscribe_direct(digest_bot)
+    assert await cog.runner.deliver(sub, PERIOD) == "sent"
+    cog.store.mark_sending(sub.id, PERIOD.replace("25", "26"), None)  # pretend: a crash
+    cog.store.mark_failed(sub.id, PERIOD, "lost the answer")  # the post went out, though
+    assert await cog.runner.deliver(sub, PERIOD) == "found"
+    assert len(fake_discord.find("POST", "/messages")) == 1
+
+
+async def test_deleted_channel_pauses_the_subscription_with_a_log_line(
+    digest_bot, fake_discord, caplog
+):
+    serve_channel(fake_discord, failures=[404])
+    cog = digest_bot.get_cog("Digests")
+    sub = subscribe_direct(digest_bot)
+    with caplog.at_level(logging.WARNING, logger="bot.scheduling"):
+        assert await cog.runner.deliver(sub, PERIOD) == "paused"
+    assert "paused digests for channel" in caplog.text
+    assert cog.store.subscription(sub.id).paused
+    assert cog.scheduler.next_run(sub.id) is None
+
+
+async def test_missing_permission_pauses_too(digest_bot, fake_discord):
+    serve_channel(fake_discord, failures=[403])
+    cog = digest_bot.get_cog("Digests")
+    sub = subscribe_direct(digest_bot)
+    assert await cog.runner.deliver(sub, PERIOD) == "paused"
+    assert "permission" in cog.store.subscription(sub.id).paused_reason
+
+
+class FlakyChannel:
+    def __init__(self, statuses: list[int]) -> None:
+        self.statuses, self.sent = statuses, 0
+
+    async def send(self, *args: Any, **kwargs: Any):
+        if self.statuses:
+            response = SimpleNamespace(status=self.statuses.pop(0), reason="busy")
+            raise discord.HTTPException(response, "try again")
+        self.sent += 1
+        return SimpleNamespace(id=42)
+
+
+async def test_posting_retries_429_and_5xx_with_backoff(seed_digest):
+    delays: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        delays.append(seconds)
+
+    channel = FlakyChannel([429, 503])
+    fake_bot = SimpleNamespace(get_channel=lambda _id: None,
+                               get_partial_messageable=lambda _id: channel)  # fmt: skip
+    poster = DiscordPoster(fake_bot, sleep=sleep)  # type: ignore[arg-type]
+    sub = Subscription(1, 1, 2, "weekly", "mon", "09:00", "UTC", None, None, None, "", "")
+    assert await poster.post(sub, seed_digest, "m") == 42
+    assert delays == [2.0, 4.0] and channel.sent == 1
+
+    stubborn = FlakyChannel([500] * 4)
+    fake_bot.get_partial_messageable = lambda _id: stubborn
+    with pytest.raises(discord.HTTPException):
+        await poster.post(sub, seed_digest, "m")
+    assert delays == [2.0, 4.0, 2.0, 4.0, 8.0] and stubborn.sent == 0
