@@ -320,13 +320,16 @@ test_settings.__test__ = False  # type: ignore[attr-defined]  # not a test, desp
 
 
 @pytest_asyncio.fixture
-async def bot_factory(fake_discord: FakeDiscord, seeds_library: Any) -> AsyncIterator[Any]:
+async def bot_factory(
+    fake_discord: FakeDiscord, seeds_library: Any, tmp_path: Path
+) -> AsyncIterator[Any]:
     """Build and log in real BriefBots (create_bot) against the recording fake."""
     from bot.client import create_bot
 
     bots = []
 
     async def make(**overrides: Any) -> Any:
+        overrides.setdefault("scheduler_db", str(tmp_path / "scheduler.db"))  # other cogs' state
         bot = create_bot(test_settings(**overrides), seeds_library)
         await bot.login("fake-bot-token")  # runs setup_hook: cogs, error handler, sync
         bots.append(bot)

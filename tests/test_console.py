@@ -1,0 +1,62 @@
+"""Console mode through its real entry point: `python -m bot console` with lines on stdin."""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+
+import pexpect
+
+from tests.conftest import ROOT, run_cli
+
+PROMPT = "briefbot> "
+
+
+def console(db, *lines: str):
+    return run_cli("console", "--db", str(db), input_="\n".join(lines) + "\n", timeout=60)
+
+
+def test_console_briefs_then_shows_sources_of_a_printed_id_then_quits(seeds_db, seeds_library):
+    env = {**os.environ, "BRIEFBOT_EMBEDDER": "fake", "PYTHONPATH": str(ROOT)}
+    env.pop("DISCORD_TOKEN", None)
+    child = pexpect.spawn(
+        sys.executable, ["-m", "bot", "console", "--db", str(seeds_db)],
+        cwd=str(ROOT), env=env, encoding="utf-8", timeout=60, dimensions=(50, 200),
+    )  # fmt: skip
+    try:
+        child.expect_exact(PROMPT)
+        child.sendline("/brief sino-russian partnership --k 2")
+        child.expect_exact(PROMPT)
+        brief = child.before
+        assert "Brief: sino-russian partnership" in brief
+        label = re.search(r"^\s+(P\d+)", brief, re.MULTILINE).group(1)
+        passage = seeds_library.passage(label)
+        assert " ".join(passage.text.split())[:60] in " ".join(brief.split())
+
+        child.sendline(f"/sources {label}")
+        child.expect_exact(PROMPT)
+        assert f"{label} — " in child.before and "In context:" in child.before
+
+        child.sendline("/quit")
+        child.expect(pexpect.EOF)
+    finally:
+        child.close()
+    assert child.exitstatus == 0
+
+
+def test_console_explains_unknown_commands_and_errors_and_keeps_going(seeds_db):
+    result = console(seeds_db, "/frobnicate", "/brief   ", "/sources banana", "/help")
+    assert result.returncode == 0, result.stderr
+    assert "unknown command '/frobnicate': type /help" in result.stdout
+    assert "error: the topic is empty" in result.stdout
+    assert "is not a passage id" in result.stdout
+    assert "/sources P<id>" in result.stdout  # /help still answered after the errors
+    assert "Traceback" not in result.stderr
+
+
+def test_console_ends_cleanly_at_end_of_input_or_quit(seeds_db):
+    result = run_cli("console", "--db", str(seeds_db), input_="", timeout=60)
+    assert result.returncode == 0 and "briefbot console" in result.stdout
+    result = console(seeds_db, "/quit", "/brief never reached")
+    assert result.returncode == 0 and "never reached" not in result.stdout
