@@ -7,6 +7,9 @@ posted. `pytest -m discord` runs these alone.
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
+import sys
 
 import aiohttp
 import discord
@@ -14,6 +17,7 @@ import pytest
 import pytest_asyncio
 
 from bot.client import create_bot, point_at_discord
+from tests.conftest import ROOT
 from tests.discord_fixtures import Twin, restore_discord, test_settings
 
 pytestmark = [pytest.mark.discord, pytest.mark.asyncio(loop_scope="module")]
@@ -115,3 +119,37 @@ async def test_sources_of_a_quoted_passage_and_its_button(twin, seeds_library):
                and m["embeds"][0]["footer"]["text"].startswith(label))
     )  # fmt: skip
     assert private["flags"] & EPHEMERAL
+
+
+async def test_the_unmodified_briefbot_run_comes_online_via_its_settings(
+    twin_info, seeds_db, tmp_path
+):
+    """`briefbot run` itself, aimed at the twin by DISCORD_API_BASE / DISCORD_GATEWAY_URL."""
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "BRIEFBOT_EMBEDDER": "fake",
+        "DISCORD_TOKEN": twin_info["botToken"],
+        "DISCORD_API_BASE": twin_info["rest"],
+        "DISCORD_GATEWAY_URL": twin_info["gateway"],
+        "SCHEDULER_DB": str(tmp_path / "scheduler.db"),
+        "GUILD_READY_TIMEOUT": "0.1",
+    }
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "run", "--db", str(seeds_db),
+        cwd=tmp_path, env=env, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    log = ""
+    try:
+        async with asyncio.timeout(30):
+            while "online as" not in log:
+                line = await proc.stderr.readline()
+                if not line:
+                    break
+                log += line.decode()
+    finally:
+        proc.send_signal(signal.SIGINT)
+        await asyncio.wait_for(proc.wait(), 15)
+    assert "online as" in log, log
+    assert "invite briefbot with: https://discord.com/oauth2/authorize" in log
+    assert twin_info["botToken"] not in log
