@@ -38,7 +38,6 @@ CORPUS_PER_PAGE = 10
 BRIEF_COLOUR = discord.Colour(0x2B6CB0)
 SOURCES_COLOUR = discord.Colour(0x2F855A)
 CORPUS_COLOUR = discord.Colour(0x6B46C1)
-ERROR_COLOUR = discord.Colour(0xC53030)
 
 
 @dataclass(frozen=True)
@@ -303,7 +302,3 @@ def help_embed() -> discord.Embed:
     for name, text in HELP:
         embed.add_field(name=name, value=text, inline=False)
     return embed
-
-
-def error_embed(message: str) -> discord.Embed:
-    return discord.Embed(description=clip(message, DESCRIPTION_LIMIT), colour=ERROR_COLOUR)
