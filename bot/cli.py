@@ -276,6 +276,13 @@ def cmd_start(args: argparse.Namespace) -> int:
     return run_demo(_db(args), sys.stdout)
 
 
+def cmd_bench(args: argparse.Namespace) -> int:
+    from benchmarks.perf import DEFAULT_WORKDIR, bench
+
+    workdir = Path(args.workdir) if args.workdir else DEFAULT_WORKDIR
+    return bench(quick=args.quick, as_json=args.json, workdir=workdir)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="briefbot", description="Research briefings with verbatim, cited quotes."
@@ -342,6 +349,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("start", "index the corpus, then run the bot (token set) or the console")
     p.add_argument("--corpus", default=os.environ.get("BRIEFBOT_CORPUS", DEFAULT_CORPUS))
     p.set_defaults(func=cmd_start)
+
+    help_ = "speed benchmarks: search, ingest, cold start, memory (benchmarks/results/perf.json)"
+    p = sub.add_parser("bench", help=help_, description=help_)
+    p.add_argument("--quick", action="store_true", help="small sizes only (under a minute)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--workdir", help="where the synthetic indexes are kept between runs")
+    p.set_defaults(func=cmd_bench)
     return parser
 
 

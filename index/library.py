@@ -5,7 +5,9 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from collections.abc import Iterator, Mapping, ValuesView
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -39,11 +41,48 @@ def parse_passage_id(value: str | int) -> int:
     return int(text)
 
 
+# Up to this many documents are held in memory; beyond, they are read from SQLite when needed
+# (a year of news is ~10^5 documents and several hundred MB of text).
+EAGER_DOCUMENTS = 20_000
+
+
+class _LazyDocuments(Mapping[str, Document]):
+    """Documents by id, read from the store on demand (a bounded cache of recent ones)."""
+
+    def __init__(self, store: Store, cache_size: int = 4096) -> None:
+        self._store = store
+        self._ids: list[str] | None = None
+        self._get = lru_cache(maxsize=cache_size)(store.document)
+
+    def _keys(self) -> list[str]:
+        if self._ids is None:
+            self._ids = self._store.document_ids()
+        return self._ids
+
+    def __getitem__(self, doc_id: str) -> Document:
+        doc = self._get(doc_id)
+        if doc is None:
+            raise KeyError(doc_id)
+        return doc
+
+    def __contains__(self, doc_id: object) -> bool:
+        return isinstance(doc_id, str) and self._get(doc_id) is not None
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._keys())
+
+    def __len__(self) -> int:
+        return len(self._keys())
+
+    def values(self) -> ValuesView[Document]:  # one query, not one per document
+        return {d.doc_id: d for d in self._store.documents()}.values()
+
+
 @dataclass
 class _State:
     snapshot: VectorSnapshot
     vectors: VectorIndex
-    documents: dict[str, Document]
+    documents: Mapping[str, Document]
 
 
 class Library:
@@ -55,8 +94,8 @@ class Library:
         embedder: Embedder,
         *,
         config: SearchConfig = DEFAULT_CONFIG,
-        backend: str = "numpy",
-        lexical_backend: str = "fts",
+        backend: str = "auto",
+        lexical_backend: str = "auto",
     ) -> None:
         store.check_model(embedder.name, embedder.dim)
         self.store = store
@@ -84,8 +123,15 @@ class Library:
         with self._lock:
             generation = self.store.generation()
             if self._state is None or self._state.snapshot.generation != generation:
-                snapshot = self.store.load_vectors(self.embedder.dim)
-                documents = {d.doc_id: d for d in self.store.documents()}
+                # Only passages new since the last snapshot are read from SQLite; large indexes
+                # are memory-mapped from a sidecar derived from the store (see Store).
+                previous = None if self._state is None else self._state.snapshot
+                snapshot = self.store.load_vectors_incremental(self.embedder.dim, previous)
+                documents: Mapping[str, Document]
+                if self.store.counts()[0] <= EAGER_DOCUMENTS:
+                    documents = {d.doc_id: d for d in self.store.documents()}
+                else:
+                    documents = _LazyDocuments(self.store)
                 self._state = _State(
                     snapshot, make_vector_index(snapshot.matrix, self.backend), documents
                 )

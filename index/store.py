@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import shutil
 import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -441,3 +443,313 @@ class Store:
     def close(self) -> None:
         with self._lock:
             self.db.close()
+
+    # -- bulk loading and derived data (vector sidecar, lexical sidecars) -------------------
+
+    def bulk_load(
+        self,
+        documents: Iterable[tuple[Document, str]],
+        passages: Iterable[NewPassage],
+        *,
+        defer_fts: bool = False,
+        batch_size: int = 20_000,
+    ) -> int:
+        """Append documents (with content hashes) and their passages in one transaction.
+
+        The supported path for large synthetic or pre-encoded corpora: ``executemany`` in
+        batches, ids assigned up front, FTS5 filled in bulk. With ``defer_fts`` the FTS5 table
+        is left to :meth:`ensure_fts` (a derived lexical index can serve meanwhile). Documents
+        must be new; returns how many passages were written.
+        """
+        now = _now()
+        written = 0
+        titles: dict[str, str] = {}
+
+        def title_of(doc_id: str) -> str:
+            title = titles.get(doc_id)
+            if title is None:
+                row = self.db.execute(
+                    "SELECT title FROM documents WHERE doc_id = ?", [doc_id]
+                ).fetchone()
+                title = titles[doc_id] = "" if row is None else str(row[0])
+            return title
+
+        def remember(doc: Document) -> Document:
+            titles[doc.doc_id] = doc.title
+            return doc
+
+        with self._lock, self.db.atomic():
+            self.db.conn.executemany(
+                "INSERT INTO documents(doc_id, source_id, path, title, authors, published, "
+                "url, site, text, content_hash, indexed_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                (
+                    (
+                        doc.doc_id,
+                        doc.source_id,
+                        doc.path,
+                        doc.title,
+                        json.dumps(list(doc.authors)),
+                        doc.published,
+                        doc.url,
+                        doc.site,
+                        doc.text,
+                        content_hash,
+                        now,
+                    )
+                    for doc, content_hash in ((remember(d), h) for d, h in documents)
+                ),
+            )
+            row = self.db.execute(
+                "SELECT max(m) FROM (SELECT max(passage_id) AS m FROM passages UNION ALL "
+                "SELECT seq FROM sqlite_sequence WHERE name = 'passages')"
+            ).fetchone()
+            next_id = int(row[0] or 0) + 1
+            batch: list[NewPassage] = []
+
+            def flush() -> None:
+                nonlocal next_id, written
+                if not batch:
+                    return
+                ids = range(next_id, next_id + len(batch))
+                self.db.conn.executemany(
+                    'INSERT INTO passages(passage_id, doc_id, ord, start, "end", text) '
+                    "VALUES (?,?,?,?,?,?)",
+                    (
+                        (pid, p.doc_id, p.ord, p.start, p.end, p.text)
+                        for pid, p in zip(ids, batch, strict=True)
+                    ),
+                )
+                self.db.conn.executemany(
+                    "INSERT INTO vectors(passage_id, vector) VALUES (?, ?)",
+                    (
+                        (pid, np.ascontiguousarray(p.vector, dtype=np.float32).tobytes())
+                        for pid, p in zip(ids, batch, strict=True)
+                    ),
+                )
+                if not defer_fts:
+                    self.db.conn.executemany(
+                        "INSERT INTO passages_fts(rowid, title, text) VALUES (?, ?, ?)",
+                        (
+                            (pid, title_of(p.doc_id), p.text)
+                            for pid, p in zip(ids, batch, strict=True)
+                        ),
+                    )
+                next_id += len(batch)
+                written += len(batch)
+                batch.clear()
+
+            for passage in passages:
+                batch.append(passage)
+                if len(batch) >= batch_size:
+                    flush()
+            flush()
+            if defer_fts and written:
+                self._set_meta("fts_pending", "1")
+            self._bump_generation()
+        return written
+
+    def fts_pending(self) -> bool:
+        """True while a deferred bulk load has left the FTS5 table incomplete."""
+        with self._lock:
+            return self.meta("fts_pending") == "1"
+
+    def ensure_fts(self) -> None:
+        """Fill the FTS5 table after a bulk load that deferred it (no-op otherwise)."""
+        with self._lock:
+            if not self.fts_pending():
+                return
+            with self.db.atomic():
+                self.db.execute("DELETE FROM passages_fts")
+                self.db.execute(
+                    "INSERT INTO passages_fts(rowid, title, text) SELECT p.passage_id, d.title, "
+                    "p.text FROM passages p JOIN documents d USING (doc_id) ORDER BY p.passage_id"
+                )
+                self.db.execute("DELETE FROM index_meta WHERE key = 'fts_pending'")
+
+    def passage_count(self) -> int:
+        with self._lock:
+            return int(self.db.execute("SELECT count(*) FROM passages").fetchone()[0])
+
+    def document_ids(self) -> list[str]:
+        with self._lock:
+            return [r[0] for r in self.db.execute("SELECT doc_id FROM documents ORDER BY doc_id")]
+
+    def passage_ids(self) -> np.ndarray:
+        """Every passage id, ascending (int64)."""
+        with self._lock:
+            rows = self.db.execute("SELECT passage_id FROM passages ORDER BY passage_id")
+            return np.fromiter((r[0] for r in rows), dtype=np.int64)
+
+    def lexical_rows(
+        self, passage_ids: Sequence[int] | None = None
+    ) -> Iterator[tuple[int, str, str]]:
+        """(passage_id, document title, passage text) of ``passage_ids`` (all when None)."""
+        query = (
+            "SELECT p.passage_id, d.title, p.text FROM passages p JOIN documents d USING (doc_id)"
+        )
+        with self._lock:
+            if passage_ids is None:
+                yield from self.db.execute(query + " ORDER BY p.passage_id")
+                return
+            for start in range(0, len(passage_ids), 500):
+                chunk = [int(i) for i in passage_ids[start : start + 500]]
+                marks = ",".join("?" * len(chunk))
+                yield from self.db.execute(query + f" WHERE p.passage_id IN ({marks})", chunk)
+
+    def sidecar_path(self, suffix: str) -> Path | None:
+        """A folder beside the database for data derived from it; None for ``:memory:``."""
+        if self.path == ":memory:":
+            return None
+        return Path(self.path + suffix)
+
+    def load_vectors_incremental(
+        self, dim: int, previous: VectorSnapshot | None = None, *, sidecar_min: int = 50_000
+    ) -> VectorSnapshot:
+        """Every passage vector, reusing ``previous`` or the on-disk sidecar where they hold.
+
+        A sidecar (``<db>.vectors/g<generation>/``, float32 ``.npy`` files opened memory-mapped)
+        is written once the index has ``sidecar_min`` passages: a cold start then maps it
+        instead of decoding every BLOB, and a change reads only the BLOBs of new passages.
+        SQLite stays the truth: a sidecar is trusted only for the generation it is named after.
+        """
+        root = self.sidecar_path(".vectors")
+        generation = self.generation()
+        if root is not None:
+            cached = _read_vector_sidecar(root / f"g{generation}", generation, dim)
+            if cached is not None:
+                return cached
+            if previous is None or previous.generation > generation:
+                previous = _newest_vector_sidecar(root, dim, generation)
+        with self.read_snapshot():
+            generation = int(self.meta("generation") or 0)
+            rows = self.db.execute(
+                "SELECT passage_id, doc_id FROM passages ORDER BY passage_id"
+            ).fetchall()
+            ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+            doc_ids: list[str] = []
+            doc_pos: dict[str, int] = {}
+            doc_index = np.empty(len(rows), np.int32)
+            for i, (_, doc_id) in enumerate(rows):
+                pos = doc_pos.get(doc_id)
+                if pos is None:
+                    pos = doc_pos[doc_id] = len(doc_ids)
+                    doc_ids.append(doc_id)
+                doc_index[i] = pos
+            del rows
+            target = None
+            matrix: np.ndarray
+            if root is not None and len(ids) >= sidecar_min:
+                target = root / f"g{generation}.tmp{os.getpid()}"
+                shutil.rmtree(target, ignore_errors=True)
+                target.mkdir(parents=True)
+                matrix = np.lib.format.open_memmap(
+                    target / "matrix.npy", mode="w+", dtype=np.float32, shape=(len(ids), dim)
+                )
+            else:
+                matrix = np.empty((len(ids), dim), np.float32)
+            fresh = np.ones(len(ids), dtype=bool)
+            if previous is not None and len(previous.ids) and previous.matrix.shape[1] == dim:
+                where = np.searchsorted(previous.ids, ids).clip(0, len(previous.ids) - 1)
+                kept = previous.ids[where] == ids
+                fresh = ~kept
+                rows_new = np.flatnonzero(kept)
+                for start in range(0, len(rows_new), 65_536):
+                    part = rows_new[start : start + 65_536]
+                    matrix[part] = previous.matrix[where[part]]
+            todo = np.flatnonzero(fresh)
+            if len(todo) == len(ids):
+                blobs = self.db.execute(
+                    "SELECT v.vector FROM passages p JOIN vectors v USING (passage_id) "
+                    "ORDER BY p.passage_id"
+                )
+                for i, (blob,) in enumerate(blobs):
+                    matrix[i] = np.frombuffer(blob, dtype=np.float32)
+            else:
+                for start in range(0, len(todo), 500):
+                    part = todo[start : start + 500]
+                    marks = ",".join("?" * len(part))
+                    found = dict(
+                        self.db.execute(
+                            f"SELECT passage_id, vector FROM vectors WHERE passage_id IN ({marks})",
+                            [int(ids[i]) for i in part],
+                        ).fetchall()
+                    )
+                    for i in part:
+                        matrix[i] = np.frombuffer(found[int(ids[i])], dtype=np.float32)
+            log.info(
+                "vectors at generation %d: %d reused, %d read from SQLite",
+                generation,
+                len(ids) - len(todo),
+                len(todo),
+            )
+            snapshot = VectorSnapshot(generation, ids, doc_index, tuple(doc_ids), matrix)
+        if target is None or root is None:
+            return snapshot
+        return _publish_vector_sidecar(root, target, snapshot, dim)
+
+
+_SIDECAR_FORMAT = 1
+
+
+def _read_vector_sidecar(folder: Path, generation: int, dim: int) -> VectorSnapshot | None:
+    """The sidecar in ``folder`` memory-mapped, or None when it is missing or does not fit."""
+    try:
+        meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
+        if (meta.get("format"), meta.get("generation"), meta.get("dim")) != (
+            _SIDECAR_FORMAT,
+            generation,
+            dim,
+        ):
+            return None
+        matrix = np.load(folder / "matrix.npy", mmap_mode="r")
+        ids = np.load(folder / "ids.npy")
+        doc_index = np.load(folder / "doc_index.npy")
+        doc_ids = tuple(json.loads((folder / "doc_ids.json").read_text(encoding="utf-8")))
+    except (OSError, ValueError, KeyError) as exc:
+        log.debug("vector sidecar %s unusable: %s", folder, exc)
+        return None
+    if matrix.shape != (len(ids), dim) or len(doc_index) != len(ids):
+        return None
+    return VectorSnapshot(generation, ids, doc_index, doc_ids, matrix)
+
+
+def _newest_vector_sidecar(root: Path, dim: int, below: int) -> VectorSnapshot | None:
+    """The newest complete sidecar older than generation ``below`` (a base to update from)."""
+    if not root.is_dir():
+        return None
+    generations = sorted(
+        (int(p.name[1:]) for p in root.iterdir() if p.name[1:].isdigit() and p.name[0] == "g"),
+        reverse=True,
+    )
+    for generation in generations:
+        if generation < below:
+            found = _read_vector_sidecar(root / f"g{generation}", generation, dim)
+            if found is not None:
+                return found
+    return None
+
+
+def _publish_vector_sidecar(
+    root: Path, target: Path, snapshot: VectorSnapshot, dim: int
+) -> VectorSnapshot:
+    """Finish ``target``, rename it to its generation's name, drop older ones; map it back."""
+    matrix = snapshot.matrix
+    if isinstance(matrix, np.memmap):
+        matrix.flush()
+    np.save(target / "ids.npy", snapshot.ids)
+    np.save(target / "doc_index.npy", snapshot.doc_index)
+    (target / "doc_ids.json").write_text(json.dumps(list(snapshot.doc_ids)), encoding="utf-8")
+    (target / "meta.json").write_text(
+        json.dumps({"format": _SIDECAR_FORMAT, "generation": snapshot.generation, "dim": dim}),
+        encoding="utf-8",
+    )
+    final = root / f"g{snapshot.generation}"
+    try:
+        target.rename(final)
+    except OSError:  # another process published the same generation first: use theirs
+        shutil.rmtree(target, ignore_errors=True)
+    for old in root.iterdir():
+        name = old.name
+        if name[:1] == "g" and name[1:].isdigit() and int(name[1:]) < snapshot.generation:
+            shutil.rmtree(old, ignore_errors=True)  # open maps of it stay valid on POSIX
+    return _read_vector_sidecar(final, snapshot.generation, dim) or snapshot

@@ -1,10 +1,23 @@
-"""Vector backends behind one small interface (numpy today; FAISS or pgvector could follow)."""
+"""Vector backends behind one small interface (numpy today; FAISS or pgvector could follow).
+
+``make_vector_index(matrix, "auto")`` is exact float32 search up to ``INT8_MIN_ROWS`` rows and
+int8 codes with an exact float32 re-score of a shortlist above; see ``benchmarks/perf.py`` and
+``benchmarks/results/perf.json`` for the measurements behind the choice.
+"""
 
 from __future__ import annotations
 
+import logging
+import os
+from pathlib import Path
 from typing import Protocol
 
 import numpy as np
+
+log = logging.getLogger(__name__)
+
+INT8_MIN_ROWS = 200_000
+_BLOCK_ROWS = 16_384  # int8 rows widened to float32 per step: 24 MB, stays in cache
 
 
 class VectorIndex(Protocol):
@@ -19,6 +32,16 @@ class VectorIndex(Protocol):
         ...
 
     def row(self, i: int) -> np.ndarray: ...
+
+
+def _top_k(scores: np.ndarray, k: int) -> np.ndarray:
+    """Positions of the k highest scores, best first (ties by position)."""
+    n = len(scores)
+    k = min(k, n)
+    if k <= 0:
+        return np.zeros(0, np.int64)
+    top = np.argpartition(-scores, k - 1)[:k] if k < n else np.arange(n)
+    return top[np.argsort(-scores[top], kind="stable")].astype(np.int64)
 
 
 class NumpyVectorIndex:
@@ -45,14 +68,115 @@ class NumpyVectorIndex:
             k = min(k, int(mask.sum()))
             if k == 0:
                 return np.zeros(0, np.int64), np.zeros(0, np.float32)
-        k = min(k, n)
-        top = np.argpartition(-scores, k - 1)[:k] if k < n else np.arange(n)
-        order = top[np.argsort(-scores[top], kind="stable")]
-        return order.astype(np.int64), scores[order]
+        order = _top_k(scores, k)
+        return order, scores[order]
 
 
-def make_vector_index(matrix: np.ndarray, backend: str = "numpy") -> VectorIndex:
-    """The vector backend named ``backend`` over ``matrix``."""
+def quantize_int8(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-row symmetric int8 codes and scales: ``row ≈ codes * scale``."""
+    codes = np.empty(matrix.shape, np.int8)
+    scales = np.empty(matrix.shape[0], np.float32)
+    for start in range(0, matrix.shape[0], _BLOCK_ROWS):
+        block = np.asarray(matrix[start : start + _BLOCK_ROWS], dtype=np.float32)
+        peak = np.abs(block).max(axis=1)
+        scale = np.where(peak > 0, peak / 127.0, 1.0).astype(np.float32)
+        codes[start : start + len(block)] = np.rint(block / scale[:, None])
+        scales[start : start + len(block)] = scale
+    return codes, scales
+
+
+class Int8VectorIndex:
+    """int8 codes scanned in cache-sized blocks, then the shortlist re-scored exactly.
+
+    The scan reads a quarter of the float32 bytes (the product is memory-bound); the float32
+    matrix (memory-mapped for large indexes) is touched only for ``shortlist`` rows a query,
+    so results are exact whenever the true top-k is inside the int8 shortlist.
+    """
+
+    def __init__(
+        self,
+        matrix: np.ndarray,
+        codes: np.ndarray | None = None,
+        scales: np.ndarray | None = None,
+        *,
+        shortlist: int = 256,
+    ) -> None:
+        self.matrix = matrix
+        if codes is None or scales is None:
+            codes, scales = quantize_int8(matrix)
+        self.codes, self.scales = codes, scales
+        self.shortlist = shortlist
+        self._buffer = np.empty((min(_BLOCK_ROWS, len(codes)), codes.shape[1]), np.float32)
+
+    def __len__(self) -> int:
+        return int(self.codes.shape[0])
+
+    def row(self, i: int) -> np.ndarray:
+        return np.asarray(self.matrix[i], dtype=np.float32)
+
+    def approximate_scores(self, query: np.ndarray) -> np.ndarray:
+        """int8-code inner products with ``query``, one per row."""
+        q = np.asarray(query, dtype=np.float32)
+        out = np.empty(len(self), np.float32)
+        for start in range(0, len(self), _BLOCK_ROWS):
+            block = self.codes[start : start + _BLOCK_ROWS]
+            wide = self._buffer[: len(block)]
+            wide[...] = block
+            np.matmul(wide, q, out=out[start : start + len(block)])
+        out *= self.scales
+        return out
+
+    def search(
+        self, query: np.ndarray, k: int, mask: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        if len(self) == 0 or k <= 0:
+            return np.zeros(0, np.int64), np.zeros(0, np.float32)
+        q = np.asarray(query, dtype=np.float32)
+        approx = self.approximate_scores(q)
+        if mask is not None:
+            approx[~mask] = -np.inf
+            k = min(k, int(mask.sum()))
+            if k == 0:
+                return np.zeros(0, np.int64), np.zeros(0, np.float32)
+        candidates = _top_k(approx, max(self.shortlist, 2 * k))
+        if mask is not None:
+            candidates = candidates[mask[candidates]]
+        candidates = np.sort(candidates)  # ascending rows read the memory map in order
+        exact = np.asarray(self.matrix[candidates], dtype=np.float32) @ q
+        best = _top_k(exact, k)
+        return candidates[best], exact[best]
+
+
+def _cached_int8(matrix: np.ndarray) -> Int8VectorIndex:
+    """An int8 index; codes of a memory-mapped sidecar matrix are cached beside it."""
+    filename = getattr(matrix, "filename", None)
+    if not isinstance(matrix, np.memmap) or not filename:
+        return Int8VectorIndex(matrix)
+    folder = Path(filename).parent
+    try:
+        codes = np.load(folder / "int8_codes.npy", mmap_mode="r")
+        scales = np.load(folder / "int8_scales.npy")
+        if codes.shape == matrix.shape and scales.shape == (matrix.shape[0],):
+            return Int8VectorIndex(matrix, codes, scales)
+    except (OSError, ValueError):
+        pass
+    codes, scales = quantize_int8(matrix)
+    try:
+        for name, array in (("int8_codes", codes), ("int8_scales", scales)):
+            tmp = folder / f"{name}.tmp{os.getpid()}.npy"
+            np.save(tmp, array)
+            os.replace(tmp, folder / f"{name}.npy")
+    except OSError as exc:  # a read-only folder only costs the next cold start
+        log.info("could not cache int8 codes in %s: %s", folder, exc)
+    return Int8VectorIndex(matrix, codes, scales)
+
+
+def make_vector_index(matrix: np.ndarray, backend: str = "auto") -> VectorIndex:
+    """The vector backend named ``backend`` (``numpy``, ``int8`` or ``auto``) over ``matrix``."""
+    if backend == "auto":
+        backend = "int8" if matrix.shape[0] >= INT8_MIN_ROWS else "numpy"
     if backend == "numpy":
         return NumpyVectorIndex(matrix)
+    if backend == "int8":
+        return _cached_int8(matrix)
     raise ValueError(f"unknown vector backend {backend!r}")

@@ -1,0 +1,266 @@
+"""Search backends for large indexes: tantivy, int8 vectors, the vector sidecar, bulk loading."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from index.embedding import FakeEmbedder
+from index.lexical import FtsLexical, TantivyLexical, make_lexical_index
+from index.models import Document
+from index.pipeline import content_hash
+from index.store import NewPassage, Store
+from index.vectors import Int8VectorIndex, NumpyVectorIndex, make_vector_index
+
+ARTICLES = {
+    "pipes": (
+        "Power of Siberia gas pipeline",
+        [
+            "Russia and China signed a gas pipeline deal worth billions.",
+            "The pipeline will carry Siberian gas to northern China from 2030.",
+        ],
+    ),
+    "chips": (
+        "Chip export controls",
+        [
+            "Washington tightened export controls on advanced semiconductors.",
+            "Chip makers in Taiwan expect lower sales to Chinese customers.",
+        ],
+    ),
+    "wheat": (
+        "Drought and the harvest",
+        [
+            "A long drought cut the wheat harvest across the southern plains.",
+            "Farmers asked the ministry for drought relief and cheaper credit.",
+        ],
+    ),
+    "rates": (
+        "Central bank holds rates",
+        [
+            "The central bank kept interest rates unchanged as inflation cooled.",
+            "Bond yields fell after the decision on interest rates.",
+        ],
+    ),
+}
+
+
+def _rows(embedder: FakeEmbedder, doc_ids: list[str]):
+    documents, passages = [], []
+    for doc_id in doc_ids:
+        title, texts = ARTICLES[doc_id]
+        text = "\n\n".join(texts)
+        doc = Document(doc_id=doc_id, source_id=doc_id, text=text, title=title)
+        documents.append((doc, content_hash(doc)))
+        vectors = embedder.encode_passages([f"{title}. {t}" for t in texts])
+        start = 0
+        for ord_, (passage_text, vector) in enumerate(zip(texts, vectors, strict=True)):
+            passages.append(
+                NewPassage(doc_id, ord_, start, start + len(passage_text), passage_text, vector)
+            )
+            start += len(passage_text) + 2
+    return documents, passages
+
+
+@pytest.fixture
+def store(tmp_path: Path, fake_embedder: FakeEmbedder) -> Store:
+    store = Store(tmp_path / "index.db")
+    store.check_model(fake_embedder.name, fake_embedder.dim, claim=True)
+    store.bulk_load(*_rows(fake_embedder, ["pipes", "chips", "wheat"]))
+    return store
+
+
+def _ids(hits: list[tuple[int, float]]) -> list[int]:
+    return [pid for pid, _ in hits]
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "gas pipeline",
+        "export controls on semiconductors",
+        "drought relief for farmers",
+        "Siberian gas China",
+    ],
+)
+def test_tantivy_finds_the_same_top_passages_as_fts5(store: Store, query: str) -> None:
+    tantivy_hits = _ids(TantivyLexical(store).search(query, 3))
+    fts_hits = _ids(FtsLexical(store).search(query, 3))
+    assert tantivy_hits[0] == fts_hits[0]
+    assert set(tantivy_hits[:2]) == set(fts_hits[:2])
+
+
+def test_tantivy_answers_nothing_for_stopwords_only_or_unknown_terms(store: Store) -> None:
+    lexical = TantivyLexical(store)
+    assert lexical.search("the of and", 5) == []
+    assert lexical.search("zeppelin", 5) == []
+
+
+def test_tantivy_index_lives_beside_the_database_tagged_with_the_generation(
+    store: Store,
+) -> None:
+    TantivyLexical(store)
+    folder = Path(store.path + ".tantivy")
+    assert (folder / "state.json").exists()
+    assert f'"generation": {store.generation()}' in (folder / "state.json").read_text()
+
+
+def test_tantivy_catches_up_with_new_and_deleted_passages(
+    store: Store, fake_embedder: FakeEmbedder
+) -> None:
+    lexical = TantivyLexical(store)
+    assert lexical.search("interest rates", 5) == []
+    documents, passages = _rows(fake_embedder, ["rates"])
+    store.replace_file("rates.txt", "h1", 1, documents, passages)
+    found = _ids(lexical.search("interest rates", 5))
+    assert found and store.passage(found[0]).doc_id == "rates"
+
+    pipeline_ids = set(_ids(lexical.search("pipeline", 5)))
+    assert pipeline_ids
+    store.db.execute("UPDATE documents SET path = 'pipes.txt' WHERE doc_id = 'pipes'")
+    store.delete_file("pipes.txt")
+    assert not pipeline_ids & set(_ids(lexical.search("pipeline", 5)))
+    assert _ids(lexical.search("pipeline", 5)) == _ids(FtsLexical(store).search("pipeline", 5))
+
+
+def test_a_stale_tantivy_folder_is_brought_up_to_date_when_opened(
+    store: Store, fake_embedder: FakeEmbedder
+) -> None:
+    TantivyLexical(store)  # built at this generation, then the store moves on without it
+    store.replace_file("rates.txt", "h1", 1, *_rows(fake_embedder, ["rates"]))
+    reopened = TantivyLexical(store)
+    assert _ids(reopened.search("interest rates", 5))
+    query = "gas pipeline drought interest semiconductors chip"
+    assert sorted(_ids(reopened.search(query, 50))) == sorted(
+        _ids(FtsLexical(store).search(query, 50))
+    )
+
+
+def test_a_broken_tantivy_folder_is_rebuilt(store: Store) -> None:
+    TantivyLexical(store)
+    folder = Path(store.path + ".tantivy")
+    (folder / "ids.npy").write_bytes(b"not an array")
+    assert _ids(TantivyLexical(store).search("wheat harvest", 1))
+
+
+def test_auto_lexical_backend_is_fts5_for_small_stores_and_tantivy_for_large(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert isinstance(make_lexical_index(store, "auto"), FtsLexical)
+    monkeypatch.setattr("index.lexical.TANTIVY_MIN_PASSAGES", 3)
+    assert isinstance(make_lexical_index(store, "auto"), TantivyLexical)
+
+
+def _unit_rows(n: int, dim: int, seed: int) -> np.ndarray:
+    rows = np.random.default_rng(seed).standard_normal((n, dim), dtype=np.float32)
+    return rows / np.linalg.norm(rows, axis=1, keepdims=True)
+
+
+def test_int8_vectors_match_exact_top10_on_random_data() -> None:
+    matrix = _unit_rows(30_000, 96, 1)
+    queries = _unit_rows(40, 96, 2)
+    exact, int8 = NumpyVectorIndex(matrix), Int8VectorIndex(matrix)
+    recall = [
+        len(set(exact.search(q, 10)[0].tolist()) & set(int8.search(q, 10)[0].tolist())) / 10
+        for q in queries
+    ]
+    assert np.mean(recall) >= 0.99
+    rows, scores = int8.search(queries[0], 10)
+    np.testing.assert_allclose(scores, matrix[rows] @ queries[0], rtol=1e-5)
+
+
+def test_int8_vectors_respect_the_mask() -> None:
+    matrix = _unit_rows(2_000, 32, 3)
+    mask = np.zeros(2_000, dtype=bool)
+    mask[::7] = True
+    rows, _ = Int8VectorIndex(matrix).search(matrix[5], 20, mask)
+    assert len(rows) == 20 and mask[rows].all()
+    expected, _ = NumpyVectorIndex(matrix).search(matrix[5], 20, mask)
+    assert rows.tolist() == expected.tolist()
+
+
+def test_auto_vector_backend_is_exact_numpy() -> None:
+    assert isinstance(make_vector_index(_unit_rows(10, 8, 4), "auto"), NumpyVectorIndex)
+    with pytest.raises(ValueError):
+        make_vector_index(_unit_rows(10, 8, 4), "faiss")
+
+
+def test_bulk_loaded_passages_keep_their_offsets(store: Store) -> None:
+    for doc in store.documents():
+        passages = store.passages_of(doc.doc_id)
+        assert len(passages) == 2
+        for p in passages:
+            assert doc.text[p.start : p.end] == p.text
+
+
+def test_bulk_load_with_deferred_fts_is_searchable_once_fts_is_filled(
+    tmp_path: Path, fake_embedder: FakeEmbedder
+) -> None:
+    store = Store(tmp_path / "deferred.db")
+    store.bulk_load(*_rows(fake_embedder, ["wheat", "rates"]), defer_fts=True)
+    assert store.fts_pending()
+    assert _ids(FtsLexical(store).search("wheat harvest", 3))  # the backend fills it first
+    assert not store.fts_pending()
+
+
+def test_a_bulk_loaded_index_is_searchable_through_the_library(
+    store: Store, fake_embedder: FakeEmbedder
+) -> None:
+    from index.library import Library
+
+    library = Library(store, fake_embedder)
+    hits = library.search("gas pipeline to China", k=3)
+    assert hits[0].document.doc_id == "pipes"
+    for hit in hits:
+        assert hit.document.text[hit.passage.start : hit.passage.end] == hit.passage.text
+    # bulk loads append: ids continue after what is there
+    before = max(store.passage_ids())
+    store.bulk_load(*_rows(fake_embedder, ["rates"]))
+    assert min(p.passage_id for p in store.passages_of("rates")) > before
+    assert library.search("interest rates", k=1)[0].document.doc_id == "rates"
+
+
+def _same_snapshot(a, b) -> None:
+    assert a.generation == b.generation
+    assert a.ids.tolist() == b.ids.tolist()
+    assert [a.doc_ids[i] for i in a.doc_index] == [b.doc_ids[i] for i in b.doc_index]
+    np.testing.assert_array_equal(np.asarray(a.matrix), np.asarray(b.matrix))
+
+
+def test_vector_sidecar_is_memory_mapped_and_updated_incrementally(
+    store: Store, fake_embedder: FakeEmbedder
+) -> None:
+    first = store.load_vectors_incremental(fake_embedder.dim, sidecar_min=0)
+    assert isinstance(first.matrix, np.memmap)
+    _same_snapshot(first, store.load_vectors(fake_embedder.dim))
+
+    store.replace_file("rates.txt", "h1", 1, *_rows(fake_embedder, ["rates"]))
+    store.db.execute("UPDATE documents SET path = 'chips.txt' WHERE doc_id = 'chips'")
+    store.delete_file("chips.txt")
+    updated = store.load_vectors_incremental(fake_embedder.dim, first, sidecar_min=0)
+    _same_snapshot(updated, store.load_vectors(fake_embedder.dim))
+    # a cold open maps the sidecar of the current generation; older ones are gone
+    cold = store.load_vectors_incremental(fake_embedder.dim, sidecar_min=0)
+    _same_snapshot(cold, updated)
+    assert [p.name for p in Path(store.path + ".vectors").iterdir()] == [f"g{store.generation()}"]
+
+
+def test_small_indexes_keep_vectors_in_memory(store: Store, fake_embedder: FakeEmbedder) -> None:
+    snapshot = store.load_vectors_incremental(fake_embedder.dim)
+    assert not isinstance(snapshot.matrix, np.memmap)
+    assert not Path(store.path + ".vectors").exists()
+
+
+def test_library_reads_documents_lazily_for_large_corpora(
+    store: Store, fake_embedder: FakeEmbedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from index.library import Library
+
+    eager = Library(store, fake_embedder).search("drought wheat", k=3)
+    monkeypatch.setattr("index.library.EAGER_DOCUMENTS", 0)
+    library = Library(store, fake_embedder)
+    assert library.search("drought wheat", k=3) == eager
+    assert [d.doc_id for d in library.documents()] == ["chips", "pipes", "wheat"]
+    assert library.document("chips").title == "Chip export controls"
+    assert library.match_source("Drought and the harvest") == {"wheat"}
