@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import textwrap
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -27,7 +27,7 @@ from index.models import Document, Passage
 MAX_THEMES = 6  # themes shown in a digest; the rest are counted
 QUOTES_PER_THEME = 3
 MAX_QUOTE_CHARS = 320  # a quote is cut at a sentence boundary inside its passage to fit
-CONTRAST_POOL = 12  # the most central members searched for a contrasting pair
+CONTRAST_PER_VOICE = 4  # central members per voice searched for a contrasting pair
 MATCH_JACCARD = 0.3  # passage overlap for "the same theme" across two digests
 GREW_BY = 0.2  # relative size change that counts as growing or fading
 SNAPSHOT_VERSION = 1
@@ -267,13 +267,12 @@ def compare_themes(
     statuses: list[str] = []
     changes: list[ThemeChange] = []
     for ci, theme in enumerate(current):
-        pi = match.get(ci)
         after = len(theme.passages)
-        if pi is None:
+        if ci not in match:
             statuses.append("appeared")
             changes.append(ThemeChange(theme.label, "appeared", 0, after))
             continue
-        before = len(previous[pi].passages)
+        before = len(previous[match[ci]].passages)
         if after >= before * (1 + GREW_BY) and after - before >= 2:
             status = "grew"
         elif after <= before * (1 - GREW_BY) and before - after >= 2:
@@ -296,10 +295,19 @@ def _contrast(
     members: Sequence[int],
     vectors: np.ndarray,
     voices: Sequence[str],
-    quote_of: Any,
+    quote_of: Callable[[int], Quote],
 ) -> Contrast | None:
-    """The least similar pair of central members from two different voices, if any."""
-    pool = list(members[:CONTRAST_POOL])
+    """The least similar pair of central members from two different voices, if any.
+
+    Each voice offers its few most central members (``members`` is most central first), so a
+    voice with few passages in the theme is still heard.
+    """
+    pool: list[int] = []
+    per_voice: dict[str, int] = {}
+    for i in members:
+        if per_voice.get(voices[i], 0) < CONTRAST_PER_VOICE:
+            per_voice[voices[i]] = per_voice.get(voices[i], 0) + 1
+            pool.append(i)
     best: tuple[float, int, int] | None = None
     for a_pos, a in enumerate(pool):
         for b in pool[a_pos + 1 :]:
@@ -360,7 +368,7 @@ def build_digest(
     for s in sources:
         source_count[s] = source_count.get(s, 0) + 1
     source_ids = tuple(sorted(source_count, key=lambda s: (-source_count[s], s)))
-    name_of = {}
+    name_of: dict[str, str] = {}
     for d in docs:
         name_of.setdefault(d.source_id, source_name(d))
 

@@ -185,9 +185,13 @@ def test_briefings_import_neither_discord_nor_apscheduler():
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
 
 
-def test_cli_digest_json_and_chart(seeds_db, tmp_path):
+def test_cli_digest_json_and_chart(tmp_path):
+    from index.embedding import FakeEmbedder
+
+    small = tmp_path / "small.db"  # two seeds keep the two CLI runs quick
+    build_index(small, sorted(SEEDS.iterdir())[:3:2], FakeEmbedder())
     out = tmp_path / "out"
-    result = run_cli("digest", "--db", str(seeds_db), "--json", "--out", str(out))
+    result = run_cli("digest", "--db", str(small), "--json", "--out", str(out))
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
     assert set(data) >= {"themes", "new_documents"}
@@ -196,7 +200,7 @@ def test_cli_digest_json_and_chart(seeds_db, tmp_path):
     assert set(first["quotes"][0]) >= {"passage_id", "doc_id", "source_id", "quote", "start", "end"}
     assert (out / "digest-chart.png").read_bytes().startswith(b"\x89PNG")
     # the second run compares with the snapshot the first one saved in --out
-    again = run_cli("digest", "--db", str(seeds_db), "--json", "--out", str(out))
+    again = run_cli("digest", "--db", str(small), "--json", "--out", str(out))
     assert json.loads(again.stdout)["new_documents"] == []
 
 
