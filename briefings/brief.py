@@ -55,14 +55,8 @@ def parse_since(value: str | None) -> str | None:
 
 
 def check_topic(topic: str) -> str:
-    text = " ".join((topic or "").split())
-    if not text:
-        raise InputError("the topic is empty: say what you want a brief about")
-    if len(text) > MAX_TOPIC_CHARS:
-        raise InputError(
-            f"the topic is {len(text):,} characters long; keep it under {MAX_TOPIC_CHARS}"
-        )
-    return text
+    """The topic with its whitespace folded, or an InputError saying what is wrong."""
+    return Library.check_query(topic or "", MAX_TOPIC_CHARS)
 
 
 def relevance_floor(library: Library) -> float:
