@@ -78,7 +78,16 @@ class TantivyLexical:
         self._ids = np.zeros(0, np.int64)
         self._generation = -1
         self._fallback = FtsLexical(store, weights)
-        self.sync()
+        self._try_sync()
+
+    def _try_sync(self) -> bool:
+        """sync(), or False when another process holds the index's writer right now."""
+        try:
+            self.sync()
+        except ValueError as exc:  # tantivy's LockBusy: another process is updating it
+            log.info("tantivy index busy (%s): answering from FTS5 meanwhile", exc)
+            return False
+        return self._index is not None
 
     # -- keeping up with the store -----------------------------------------------------------
 
@@ -202,10 +211,7 @@ class TantivyLexical:
         terms = query_terms(query)
         if not terms:
             return []
-        try:
-            self.sync()
-        except ValueError as exc:  # another process holds the writer: stay exact via FTS5
-            log.info("tantivy index busy (%s): answering from FTS5", exc)
+        if not self._try_sync():  # stay exact via FTS5 until the writer is free
             return self._fallback.search(query, limit)
         title_w, text_w = self.weights
         parsed = self._index.parse_query(

@@ -264,3 +264,20 @@ def test_library_reads_documents_lazily_for_large_corpora(
     assert [d.doc_id for d in library.documents()] == ["chips", "pipes", "wheat"]
     assert library.document("chips").title == "Chip export controls"
     assert library.match_source("Drought and the harvest") == {"wheat"}
+
+
+def test_tantivy_answers_from_fts5_while_another_process_holds_its_writer(
+    store: Store, fake_embedder: FakeEmbedder
+) -> None:
+    import tantivy
+
+    lexical = TantivyLexical(store)
+    store.replace_file("rates.txt", "h1", 1, *_rows(fake_embedder, ["rates"]))
+    writer = tantivy.Index.open(store.path + ".tantivy").writer(heap_size=15_000_000)
+    try:
+        assert _ids(lexical.search("interest rates", 5)) == _ids(
+            FtsLexical(store).search("interest rates", 5)
+        )
+    finally:
+        del writer
+    assert store.passage(_ids(lexical.search("interest rates", 1))[0]).doc_id == "rates"
