@@ -1,0 +1,1 @@
+"""Benchmarks: runnable modules that measure quality and speed and write JSON results."""
