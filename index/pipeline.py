@@ -24,6 +24,7 @@ from index.store import NewPassage, Store
 log = logging.getLogger(__name__)
 
 ENCODE_CHUNK = 1024  # passages encoded per call; files are written as soon as theirs are done
+EARLY_WRITE = 2048  # a large file's finished documents are stored once this many passages wait
 
 
 def content_hash(doc: Document) -> str:
@@ -112,6 +113,28 @@ class _FileJob:
     passages: list[tuple[str, int, int, int, str]]  # doc_id, ord, start, end, text
     vectors: list[np.ndarray | None]
     to_encode: list[int]  # positions in ``passages`` still without a vector
+    written: set[str] = field(default_factory=set)  # documents already stored ahead of the file
+
+    def finished_documents(self) -> tuple[list[tuple[Document, str]], list[NewPassage]]:
+        """Documents not yet stored whose passages all have vectors, with those passages."""
+        ready: dict[str, list[NewPassage]] = {}
+        blocked: set[str] = set()
+        for (doc_id, ord_, start, end, text), vector in zip(
+            self.passages, self.vectors, strict=True
+        ):
+            if doc_id in self.written:
+                continue
+            if vector is None:
+                blocked.add(doc_id)
+            else:
+                ready.setdefault(doc_id, []).append(
+                    NewPassage(doc_id, ord_, start, end, text, vector)
+                )
+        documents = [
+            (d, h) for d, h in self.documents if d.doc_id in ready and d.doc_id not in blocked
+        ]
+        passages = [p for d, _ in documents for p in ready[d.doc_id]]
+        return documents, passages
 
 
 class Indexer:
@@ -235,16 +258,21 @@ class Indexer:
                 remaining[j] -= 1
             report.passages_encoded += len(chunk)
             write_ready()
+            if written < len(jobs):
+                self._write_early(jobs[written])
+
+    def _write_early(self, job: _FileJob) -> None:
+        """Store a large file's finished documents now, so an interruption keeps them."""
+        documents, passages = job.finished_documents()
+        if len(passages) >= EARLY_WRITE:
+            self.store.write_documents(job.path, documents, passages)
+            job.written.update(d.doc_id for d, _ in documents)
 
     def _write(self, job: _FileJob, report: IndexReport) -> None:
-        passages = []
-        for (doc_id, ord_, start, end, text), vector in zip(job.passages, job.vectors, strict=True):
-            assert vector is not None
-            passages.append(NewPassage(doc_id, ord_, start, end, text, vector))
+        _, passages = job.finished_documents()
         self.store.replace_file(job.path, job.sha256, job.size, job.documents, passages)
-        old = len(job.documents) - len({p.doc_id for p in passages})
         report.files_indexed += 1
-        report.documents_written += len(job.documents) - old
+        report.documents_written += len({p.doc_id for p in passages} | job.written)
         log.info(
             "indexed %s: %d documents, %d new passages", job.path, len(job.documents), len(passages)
         )

@@ -241,37 +241,53 @@ class Store:
             keep = {doc.doc_id for doc, h in documents if old.get(doc.doc_id) == h}
             for doc_id in old.keys() - keep:
                 self._delete_document(doc_id)
-            now = _now()
-            for doc, content_hash in documents:
-                if doc.doc_id in keep:
-                    continue
-                self._delete_document(doc.doc_id)  # the same id may have come from elsewhere
-                self.db.execute(
-                    "INSERT INTO documents(doc_id, source_id, path, title, authors, published, "
-                    "url, site, text, content_hash, indexed_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                    [
-                        doc.doc_id,
-                        doc.source_id,
-                        path,
-                        doc.title,
-                        json.dumps(list(doc.authors)),
-                        doc.published,
-                        doc.url,
-                        doc.site,
-                        doc.text,
-                        content_hash,
-                        now,
-                    ],
-                )
-            titles = {doc.doc_id: doc.title for doc, _ in documents}
-            self._insert_passages(passages, titles)
+            self._insert_documents(
+                path, [(d, h) for d, h in documents if d.doc_id not in keep], passages
+            )
             self.db.execute(
                 "INSERT INTO files(path, sha256, size, indexed_at) VALUES (?,?,?,?) "
                 "ON CONFLICT(path) DO UPDATE SET sha256 = excluded.sha256, "
                 "size = excluded.size, indexed_at = excluded.indexed_at",
-                [path, sha256, size, now],
+                [path, sha256, size, _now()],
             )
             self._bump_generation()
+
+    def write_documents(
+        self, path: str, documents: Sequence[tuple[Document, str]], passages: Sequence[NewPassage]
+    ) -> None:
+        """Store some documents of a large file ahead of the rest, in one transaction.
+
+        The file's own record is left alone, so the file still counts as changed until
+        ``replace_file`` finishes it; an interrupted run resumes without re-encoding these.
+        """
+        with self._lock, self.db.atomic():
+            self._insert_documents(path, documents, passages)
+            self._bump_generation()
+
+    def _insert_documents(
+        self, path: str, documents: Sequence[tuple[Document, str]], passages: Sequence[NewPassage]
+    ) -> None:
+        now = _now()
+        for doc, content_hash in documents:
+            self._delete_document(doc.doc_id)  # replaced, or the same id came from elsewhere
+            self.db.execute(
+                "INSERT INTO documents(doc_id, source_id, path, title, authors, published, "
+                "url, site, text, content_hash, indexed_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                [
+                    doc.doc_id,
+                    doc.source_id,
+                    path,
+                    doc.title,
+                    json.dumps(list(doc.authors)),
+                    doc.published,
+                    doc.url,
+                    doc.site,
+                    doc.text,
+                    content_hash,
+                    now,
+                ],
+            )
+        self._insert_passages(passages, {doc.doc_id: doc.title for doc, _ in documents})
 
     def _insert_passages(self, passages: Sequence[NewPassage], titles: dict[str, str]) -> None:
         for p in passages:

@@ -208,3 +208,27 @@ def test_a_malformed_jsonl_line_is_reported_with_its_line_number(tmp_path: Path)
     corpus.write_text('{"id": "1", "text": "Fine."}\n{"id": "2", "text": \n', encoding="utf-8")
     result = run_cli("index", "--db", str(tmp_path / "i.db"), str(corpus))
     assert "line 2" in result.stderr
+
+
+def test_an_interrupted_large_file_resumes_without_re_encoding_what_was_stored(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import index.pipeline as pipeline
+
+    monkeypatch.setattr(pipeline, "ENCODE_CHUNK", 10)
+    monkeypatch.setattr(pipeline, "EARLY_WRITE", 10)
+    corpus = tmp_path / "big.jsonl"
+    with corpus.open("w", encoding="utf-8") as f:
+        for i in range(30):
+            text = f"Report {i} covers the partnership. It names delegation {i} in full detail."
+            f.write(json.dumps({"id": f"r{i}", "text": text}) + "\n")
+    db = tmp_path / "i.db"
+    with pytest.raises(KeyboardInterrupt):
+        Indexer(Store(db), Interrupting(after=20)).run([corpus])
+    stored = len(Store(db).documents())
+    assert 0 < stored < 30
+    embedder = FakeEmbedder()
+    report = Indexer(Store(db), embedder).run([corpus])
+    assert report.files_indexed == 1
+    assert len(Store(db).documents()) == 30
+    assert embedder.calls == 30 - stored  # one passage per report; stored ones are not redone
