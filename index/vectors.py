@@ -1,8 +1,11 @@
 """Vector backends behind one small interface (numpy today; FAISS or pgvector could follow).
 
-``make_vector_index(matrix, "auto")`` is exact float32 search up to ``INT8_MIN_ROWS`` rows and
-int8 codes with an exact float32 re-score of a shortlist above; see ``benchmarks/perf.py`` and
-``benchmarks/results/perf.json`` for the measurements behind the choice.
+``make_vector_index(matrix, "auto")`` is exact float32 search (``numpy``) at every size: on this
+two-core AVX (no AVX2) machine one BLAS matrix-vector product over 1M x 384 float32 rows is
+memory-bound (~56 ms quiet), while widening int8 codes to float32 block by block (numpy has no
+int8 BLAS) took about 3x as long and float16 widening over 10x; ``vector_backend_trials`` in
+``benchmarks/results/perf.json`` holds the measurements. ``int8`` stays available for machines
+where that trade goes the other way (it re-scores its shortlist exactly).
 """
 
 from __future__ import annotations
@@ -16,7 +19,6 @@ import numpy as np
 
 log = logging.getLogger(__name__)
 
-INT8_MIN_ROWS = 200_000
 _BLOCK_ROWS = 16_384  # int8 rows widened to float32 per step: 24 MB, stays in cache
 
 
@@ -173,9 +175,7 @@ def _cached_int8(matrix: np.ndarray) -> Int8VectorIndex:
 
 def make_vector_index(matrix: np.ndarray, backend: str = "auto") -> VectorIndex:
     """The vector backend named ``backend`` (``numpy``, ``int8`` or ``auto``) over ``matrix``."""
-    if backend == "auto":
-        backend = "int8" if matrix.shape[0] >= INT8_MIN_ROWS else "numpy"
-    if backend == "numpy":
+    if backend in ("auto", "numpy"):
         return NumpyVectorIndex(matrix)
     if backend == "int8":
         return _cached_int8(matrix)
