@@ -107,7 +107,10 @@ class TantivyLexical:
             return False
         try:
             state = json.loads(state_file.read_text(encoding="utf-8"))
-            if state.get("format") != _TANTIVY_FORMAT:
+            if (state.get("format"), state.get("instance")) != (
+                _TANTIVY_FORMAT,
+                self.store.instance_id(),
+            ):
                 return False
             ids = np.load(self.folder / "ids.npy")
             index = self._tantivy.Index.open(str(self.folder))
@@ -126,7 +129,13 @@ class TantivyLexical:
         os.replace(tmp_ids, self.folder / "ids.npy")
         tmp_state = state_file.with_suffix(f".tmp{os.getpid()}")
         tmp_state.write_text(
-            json.dumps({"format": _TANTIVY_FORMAT, "generation": self._generation}),
+            json.dumps(
+                {
+                    "format": _TANTIVY_FORMAT,
+                    "instance": self.store.instance_id(),
+                    "generation": self._generation,
+                }
+            ),
             encoding="utf-8",
         )
         os.replace(tmp_state, state_file)

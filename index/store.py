@@ -8,6 +8,7 @@ import os
 import shutil
 import sqlite3
 import threading
+import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -612,6 +613,20 @@ class Store:
                 marks = ",".join("?" * len(chunk))
                 yield from self.db.execute(query + f" WHERE p.passage_id IN ({marks})", chunk)
 
+    def instance_id(self) -> str:
+        """A random id given to this database once: derived data from another file with the
+        same path and generation (an index deleted and rebuilt) is never mistaken for ours."""
+        with self._lock:
+            value = self.meta("instance_id")
+            if value is None:
+                with self.db.atomic():
+                    self.db.execute(
+                        "INSERT OR IGNORE INTO index_meta(key, value) VALUES ('instance_id', ?)",
+                        [uuid.uuid4().hex],
+                    )
+                value = self.meta("instance_id")
+            return str(value)
+
     def sidecar_path(self, suffix: str) -> Path | None:
         """A folder beside the database for data derived from it; None for ``:memory:``."""
         if self.path == ":memory:":
@@ -631,11 +646,12 @@ class Store:
         root = self.sidecar_path(".vectors")
         generation = self.generation()
         if root is not None:
-            cached = _read_vector_sidecar(root / f"g{generation}", generation, dim)
+            instance = self.instance_id()
+            cached = _read_vector_sidecar(root / f"g{generation}", generation, dim, instance)
             if cached is not None:
                 return cached
             if previous is None or previous.generation > generation:
-                previous = _newest_vector_sidecar(root, dim, generation)
+                previous = _newest_vector_sidecar(root, dim, generation, instance)
         with self.read_snapshot():
             generation = int(self.meta("generation") or 0)
             rows = self.db.execute(
@@ -701,21 +717,20 @@ class Store:
             snapshot = VectorSnapshot(generation, ids, doc_index, tuple(doc_ids), matrix)
         if target is None or root is None:
             return snapshot
-        return _publish_vector_sidecar(root, target, snapshot, dim)
+        return _publish_vector_sidecar(root, target, snapshot, dim, self.instance_id())
 
 
 _SIDECAR_FORMAT = 1
 
 
-def _read_vector_sidecar(folder: Path, generation: int, dim: int) -> VectorSnapshot | None:
+def _read_vector_sidecar(
+    folder: Path, generation: int, dim: int, instance: str
+) -> VectorSnapshot | None:
     """The sidecar in ``folder`` memory-mapped, or None when it is missing or does not fit."""
     try:
         meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
-        if (meta.get("format"), meta.get("generation"), meta.get("dim")) != (
-            _SIDECAR_FORMAT,
-            generation,
-            dim,
-        ):
+        found = (meta.get("format"), meta.get("instance"), meta.get("generation"), meta.get("dim"))
+        if found != (_SIDECAR_FORMAT, instance, generation, dim):
             return None
         matrix = np.load(folder / "matrix.npy", mmap_mode="r")
         ids = np.load(folder / "ids.npy")
@@ -729,7 +744,9 @@ def _read_vector_sidecar(folder: Path, generation: int, dim: int) -> VectorSnaps
     return VectorSnapshot(generation, ids, doc_index, doc_ids, matrix)
 
 
-def _newest_vector_sidecar(root: Path, dim: int, below: int) -> VectorSnapshot | None:
+def _newest_vector_sidecar(
+    root: Path, dim: int, below: int, instance: str
+) -> VectorSnapshot | None:
     """The newest complete sidecar older than generation ``below`` (a base to update from)."""
     if not root.is_dir():
         return None
@@ -739,14 +756,14 @@ def _newest_vector_sidecar(root: Path, dim: int, below: int) -> VectorSnapshot |
     )
     for generation in generations:
         if generation < below:
-            found = _read_vector_sidecar(root / f"g{generation}", generation, dim)
+            found = _read_vector_sidecar(root / f"g{generation}", generation, dim, instance)
             if found is not None:
                 return found
     return None
 
 
 def _publish_vector_sidecar(
-    root: Path, target: Path, snapshot: VectorSnapshot, dim: int
+    root: Path, target: Path, snapshot: VectorSnapshot, dim: int, instance: str
 ) -> VectorSnapshot:
     """Finish ``target``, rename it to its generation's name, drop older ones; map it back."""
     matrix = snapshot.matrix
@@ -756,7 +773,14 @@ def _publish_vector_sidecar(
     np.save(target / "doc_index.npy", snapshot.doc_index)
     (target / "doc_ids.json").write_text(json.dumps(list(snapshot.doc_ids)), encoding="utf-8")
     (target / "meta.json").write_text(
-        json.dumps({"format": _SIDECAR_FORMAT, "generation": snapshot.generation, "dim": dim}),
+        json.dumps(
+            {
+                "format": _SIDECAR_FORMAT,
+                "instance": instance,
+                "generation": snapshot.generation,
+                "dim": dim,
+            }
+        ),
         encoding="utf-8",
     )
     final = root / f"g{snapshot.generation}"
@@ -768,4 +792,4 @@ def _publish_vector_sidecar(
         name = old.name
         if name[:1] == "g" and name[1:].isdigit() and int(name[1:]) < snapshot.generation:
             shutil.rmtree(old, ignore_errors=True)  # open maps of it stay valid on POSIX
-    return _read_vector_sidecar(final, snapshot.generation, dim) or snapshot
+    return _read_vector_sidecar(final, snapshot.generation, dim, instance) or snapshot

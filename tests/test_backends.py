@@ -281,3 +281,25 @@ def test_tantivy_answers_from_fts5_while_another_process_holds_its_writer(
     finally:
         del writer
     assert store.passage(_ids(lexical.search("interest rates", 1))[0]).doc_id == "rates"
+
+
+def test_derived_indexes_of_a_deleted_database_are_not_reused_by_its_successor(
+    tmp_path: Path, fake_embedder: FakeEmbedder
+) -> None:
+    def make(doc_ids: list[str]) -> Store:
+        store = Store(tmp_path / "same.db")
+        store.bulk_load(*_rows(fake_embedder, doc_ids))
+        return store
+
+    old = make(["pipes", "chips"])
+    TantivyLexical(old)
+    old.load_vectors_incremental(fake_embedder.dim, sidecar_min=0)
+    old.close()
+    for leftover in tmp_path.glob("same.db-*"):
+        leftover.unlink()
+    (tmp_path / "same.db").unlink()
+    new = make(["wheat", "rates"])  # same path, same generation, other passages
+    assert _ids(TantivyLexical(new).search("drought", 3))
+    assert TantivyLexical(new).search("pipeline", 3) == []
+    snapshot = new.load_vectors_incremental(fake_embedder.dim, sidecar_min=0)
+    _same_snapshot(snapshot, new.load_vectors(fake_embedder.dim))
