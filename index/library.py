@@ -16,7 +16,7 @@ from index.embedding import Embedder, make_embedder
 from index.errors import IndexMissing, InputError, NotFound
 from index.lexical import LexicalIndex, make_lexical_index
 from index.models import Document, Hit, Passage, SearchFilters
-from index.search import DEFAULT_CONFIG, SearchConfig, rrf_fuse, top_items
+from index.search import DEFAULT_CONFIG, SearchConfig, convex_fuse, fts_query, top_items
 from index.store import Store, VectorSnapshot
 from index.vectors import VectorIndex, make_vector_index
 
@@ -246,35 +246,36 @@ class Library:
                 [i for i, d in enumerate(snap.doc_ids) if d in allowed], dtype=np.int32
             )
             mask = np.isin(snap.doc_index, allowed_pos)
-        dense_ids: list[int] = []
-        similarity: dict[int, float] = {}
+        # Per document, more passages are read so that ~dense_k distinct documents are seen.
+        dense: dict[int, float] = {}
         if cfg.dense_weight > 0:
-            rows, sims = state.vectors.search(query_vector, cfg.dense_k, mask)
-            dense_ids = [int(snap.ids[r]) for r in rows]
-            similarity = dict(zip(dense_ids, (float(s) for s in sims), strict=True))
+            depth = cfg.dense_k * (3 if per_document else 1)
+            rows, sims = state.vectors.search(query_vector, depth, mask)
+            dense = {int(snap.ids[r]): float(sim) for r, sim in zip(rows, sims, strict=True)}
 
-        lexical_ids: list[int] = []
-        if cfg.lexical_weight > 0:
+        lexical: dict[int, float] = {}
+        if cfg.lexical_weight > 0 and not per_document:
             limit = cfg.lexical_k if allowed is None else cfg.lexical_k * 10
-            lexical_ids = [pid for pid, _ in self.lexical.search(query, limit)]
-        if allowed is not None and lexical_ids:
-            passages = self.store.passages(lexical_ids)
-            lexical_ids = [
-                p for p in lexical_ids if p in passages and passages[p].doc_id in allowed
-            ][: cfg.lexical_k]
+            lexical = dict(self.lexical.search(query, limit))
+            if allowed is not None and lexical:
+                known = self.store.passages(list(lexical))
+                lexical = dict(
+                    [
+                        (pid, s)
+                        for pid, s in lexical.items()
+                        if pid in known and known[pid].doc_id in allowed
+                    ][: cfg.lexical_k]
+                )
 
-        fused = rrf_fuse(
-            [lexical_ids, dense_ids], [cfg.lexical_weight, cfg.dense_weight], cfg.rrf_k
-        )
-        ranked = top_items(fused, len(fused))
-        missing = [pid for pid, _ in ranked if pid not in similarity]
-        for pid in missing:
-            similarity[pid] = float(np.dot(self.passage_vector(pid), query_vector))
+        if per_document:
+            ranked = self._rank_documents(query, query_vector, dense, allowed, snap)
+        else:
+            fused = convex_fuse([(lexical, cfg.lexical_weight), (dense, cfg.dense_weight)])
+            ranked = top_items(fused, len(fused))
         passages = self.store.passages([pid for pid, _ in ranked])
-        lexical_rank = {pid: r for r, pid in enumerate(lexical_ids, start=1)}
-        dense_rank = {pid: r for r, pid in enumerate(dense_ids, start=1)}
+        lexical_rank = {pid: r for r, pid in enumerate(lexical, start=1)}
+        dense_rank = {pid: r for r, pid in enumerate(dense, start=1)}
         hits: list[Hit] = []
-        seen_docs: set[str] = set()
         for pid, score in ranked:
             passage = passages.get(pid)
             if passage is None:  # re-indexed between the two reads: skip, never show stale text
@@ -282,23 +283,62 @@ class Library:
             document = state.documents.get(passage.doc_id)
             if document is None:
                 continue
-            if per_document:
-                if passage.doc_id in seen_docs:
-                    continue
-                seen_docs.add(passage.doc_id)
+            similarity = dense.get(pid)
+            if similarity is None:
+                similarity = float(np.dot(self.passage_vector(pid), query_vector))
             hits.append(
                 Hit(
-                    passage,
-                    document,
-                    score,
-                    lexical_rank.get(pid),
-                    dense_rank.get(pid),
-                    similarity[pid],
+                    passage, document, score, lexical_rank.get(pid), dense_rank.get(pid), similarity
                 )
             )
             if len(hits) >= k:
                 break
         return hits
+
+    def _rank_documents(
+        self,
+        query: str,
+        query_vector: np.ndarray,
+        dense: dict[int, float],
+        allowed: set[str] | None,
+        snap: VectorSnapshot,
+    ) -> list[tuple[int, float]]:
+        """Documents fused on whole-document bm25 and best-passage cosine, as their passage."""
+        cfg = self.config
+        best_passage: dict[str, int] = {}
+        doc_dense: dict[str, float] = {}
+        rows = np.searchsorted(snap.ids, np.fromiter(dense, dtype=np.int64, count=len(dense)))
+        for (pid, sim), row in zip(dense.items(), rows, strict=True):
+            doc_id = snap.doc_ids[snap.doc_index[row]]
+            if doc_id not in doc_dense and len(doc_dense) < cfg.dense_k:
+                doc_dense[doc_id], best_passage[doc_id] = sim, pid
+        doc_lexical: dict[str, float] = {}
+        match = fts_query(query) if cfg.lexical_weight > 0 else None
+        if match:
+            limit = cfg.lexical_k if allowed is None else cfg.lexical_k * 10
+            found = self.store.document_lexical(match, limit, (cfg.document_title_weight, 1.0))
+            doc_lexical = dict(
+                [(d, s) for d, s in found if allowed is None or d in allowed][: cfg.lexical_k]
+            )
+        fused = convex_fuse([(doc_lexical, cfg.lexical_weight), (doc_dense, cfg.dense_weight)])
+        ranked = top_items(fused, len(fused))
+        # A document only the lexical arm found is shown by its best-matching passage.
+        missing = [doc_id for doc_id, _ in ranked if doc_id not in best_passage]
+        if missing:
+            best_passage.update(self._best_passages(query_vector, missing))
+        return [(best_passage[d], score) for d, score in ranked if d in best_passage]
+
+    def _best_passages(self, query_vector: np.ndarray, doc_ids: list[str]) -> dict[str, int]:
+        """For each document, its passage nearest to the query (by cosine)."""
+        best: dict[str, int] = {}
+        for doc_id in doc_ids:
+            candidates = self.store.passages_of(doc_id)
+            if candidates:
+                best[doc_id] = max(
+                    candidates,
+                    key=lambda p: float(np.dot(self.passage_vector(p.passage_id), query_vector)),
+                ).passage_id
+        return best
 
     def neighbours(
         self,

@@ -55,8 +55,33 @@ def _migration_1(db: sqlite_utils.Database) -> None:
     )
 
 
+def _migration_2(db: sqlite_utils.Database) -> None:
+    """Whole-document FTS5 (title, text), kept in step with ``documents`` by triggers.
+
+    It ranks documents (``search --queries``): bm25 over a whole article beats its best
+    passage. Rows are keyed by the documents' rowid, which nothing here ever VACUUMs away.
+    """
+    db.executescript(
+        """
+        CREATE VIRTUAL TABLE documents_fts USING fts5(
+            title, text, tokenize = 'porter unicode61 remove_diacritics 2'
+        );
+        INSERT INTO documents_fts(rowid, title, text) SELECT rowid, title, text FROM documents;
+        CREATE TRIGGER documents_fts_insert AFTER INSERT ON documents BEGIN
+            INSERT INTO documents_fts(rowid, title, text) VALUES (new.rowid, new.title, new.text);
+        END;
+        CREATE TRIGGER documents_fts_delete AFTER DELETE ON documents BEGIN
+            DELETE FROM documents_fts WHERE rowid = old.rowid;
+        END;
+        CREATE TRIGGER documents_fts_update AFTER UPDATE OF title, text ON documents BEGIN
+            UPDATE documents_fts SET title = new.title, text = new.text WHERE rowid = old.rowid;
+        END;
+        """
+    )
+
+
 # Ordered migrations: index i brings the schema to version i + 1.
-MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (_migration_1,)
+MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (_migration_1, _migration_2)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -453,6 +478,23 @@ class Store:
                     [weights[0], weights[1], match, weights[0], weights[1], limit],
                 )
                 return [(int(r[0]), float(r[1])) for r in rows]
+            except sqlite3.OperationalError as exc:  # a query FTS5 cannot parse finds nothing
+                log.debug("fts query %r failed: %s", match, exc)
+                return []
+
+    def document_lexical(
+        self, match: str, limit: int, weights: tuple[float, float] = (3.0, 1.0)
+    ) -> list[tuple[str, float]]:
+        """FTS5 bm25 over whole documents: (doc_id, score) best first, higher = better."""
+        with self._lock:
+            try:
+                rows = self.db.execute(
+                    "SELECT d.doc_id, -bm25(documents_fts, ?, ?) FROM documents_fts "
+                    "JOIN documents d ON d.rowid = documents_fts.rowid "
+                    "WHERE documents_fts MATCH ? ORDER BY bm25(documents_fts, ?, ?) LIMIT ?",
+                    [weights[0], weights[1], match, weights[0], weights[1], limit],
+                )
+                return [(str(r[0]), float(r[1])) for r in rows]
             except sqlite3.OperationalError as exc:  # a query FTS5 cannot parse finds nothing
                 log.debug("fts query %r failed: %s", match, exc)
                 return []
