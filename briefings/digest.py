@@ -321,6 +321,27 @@ def _contrast(
     return Contrast(quote_of(best[1]), quote_of(best[2]))
 
 
+MIN_THEMES = 4  # a digest with fewer themes says little; fewer only for a handful of documents
+DOCUMENT_CENTRING = 0.5  # share of each document's mean vector removed before clustering
+
+
+def centre_on_documents(vectors: np.ndarray, doc_ids: Sequence[str]) -> np.ndarray:
+    """Vectors with part of their document's mean removed, renormalised.
+
+    Passages are embedded with their document's title, and passages of one article share its
+    vocabulary: without this, themes follow documents instead of running across them.
+    """
+    out = np.array(vectors, dtype=np.float32, copy=True)
+    groups: dict[str, list[int]] = {}
+    for i, doc_id in enumerate(doc_ids):
+        groups.setdefault(doc_id, []).append(i)
+    for members in groups.values():
+        if len(members) > 1:
+            out[members] -= DOCUMENT_CENTRING * out[members].mean(axis=0)
+    norms = np.linalg.norm(out, axis=1, keepdims=True)
+    return out / np.where(norms == 0, 1.0, norms)
+
+
 def build_digest(
     library: Library,
     previous: DigestSnapshot | None = None,
@@ -350,16 +371,16 @@ def build_digest(
     if not keep:
         raise IndexMissing("the index holds no passages to make a digest of")
     ids = [ids[i] for i in keep]
-    vectors = snap.matrix[rows[keep]]
     items = [passages[pid] for pid in ids]
     docs = [state.documents[p.doc_id] for p in items]
     sources = [d.source_id for d in docs]
     voices = [voice(d) for d in docs]
-    texts = [
-        f"{d.title}. {p.text}" if d.title else p.text for p, d in zip(items, docs, strict=True)
-    ]
-
-    model: ThemeModel = discover_themes(texts, vectors, groups=sources)
+    vectors = centre_on_documents(snap.matrix[rows[keep]], [p.doc_id for p in items])
+    texts = [p.text for p in items]  # titles would pull each document into a theme of its own
+    n_documents = len({p.doc_id for p in items})
+    model: ThemeModel = discover_themes(
+        texts, vectors, groups=sources, min_themes=min(MIN_THEMES, max(2, n_documents // 2))
+    )
 
     def quote_of(i: int) -> Quote:
         return Quote.of(excerpt(items[i]), docs[i])
