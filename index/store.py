@@ -826,6 +826,8 @@ def _publish_vector_sidecar(
         encoding="utf-8",
     )
     final = root / f"g{snapshot.generation}"
+    if final.exists() and _read_vector_sidecar(final, snapshot.generation, dim, instance) is None:
+        shutil.rmtree(final, ignore_errors=True)  # left by another database or a crash
     try:
         target.rename(final)
     except OSError:  # another process published the same generation first: use theirs

@@ -303,3 +303,4 @@ def test_derived_indexes_of_a_deleted_database_are_not_reused_by_its_successor(
     assert TantivyLexical(new).search("pipeline", 3) == []
     snapshot = new.load_vectors_incremental(fake_embedder.dim, sidecar_min=0)
     _same_snapshot(snapshot, new.load_vectors(fake_embedder.dim))
+    assert isinstance(snapshot.matrix, np.memmap)  # the old folder was replaced, not kept
