@@ -275,9 +275,16 @@ def model_benchmarks(workdir: Path, quick: bool, log: Callable[[str], None]) -> 
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
     shutil.copytree(ROOT / "seeds", folder / "seeds")
-    recording = _Recording(embedder)
-    indexer = Indexer(Store(folder / "ingest.db"), recording)  # type: ignore[arg-type]
-    report = indexer.run([folder / "seeds"])
+    # Best of two fresh builds, like the raw baseline below (the last build stays for cold start).
+    runs = []
+    for attempt in range(1 if quick else 2):
+        for stale in folder.glob("ingest.db*"):
+            shutil.rmtree(stale) if stale.is_dir() else stale.unlink()
+        recording = _Recording(embedder)
+        indexer = Indexer(Store(folder / "ingest.db"), recording)  # type: ignore[arg-type]
+        runs.append(indexer.run([folder / "seeds"]))
+        log(f"ingest run {attempt + 1}: {runs[-1].summary()}")
+    report = min(runs, key=lambda r: r.seconds)
     ingest_rate = report.passages_encoded / report.seconds
     # The raw baseline encodes exactly what the index stores: each passage as the model saw it.
     store = indexer.store
