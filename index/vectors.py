@@ -1,11 +1,12 @@
 """Vector backends behind one small interface (numpy today; FAISS or pgvector could follow).
 
-``make_vector_index(matrix, "auto")`` is exact float32 search (``numpy``) at every size: on this
+``make_vector_index(matrix, "auto")`` is exact float32 search (``numpy``) at every size. On this
 two-core AVX (no AVX2) machine one BLAS matrix-vector product over 1M x 384 float32 rows is
-memory-bound (~56 ms quiet), while widening int8 codes to float32 block by block (numpy has no
-int8 BLAS) took about 3x as long and float16 widening over 10x; ``vector_backend_trials`` in
-``benchmarks/results/perf.json`` holds the measurements. ``int8`` stays available for machines
-where that trade goes the other way (it re-scores its shortlist exactly).
+memory-bound (p95 ~95 ms at load ~1.5). numpy has no int8 or float16 BLAS, so the compact codes
+must be widened to float32 block by block: float16 took over 10x the float32 time, int8 with an
+exact re-score of a 256-row shortlist between 1x and 3.7x across runs (recall@10 = 1.0), never
+clearly faster. ``vector_backend_trials`` in ``benchmarks/results/perf.json`` holds the latest
+trial. ``int8`` stays available for machines where that trade goes the other way.
 """
 
 from __future__ import annotations
