@@ -7,7 +7,7 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict
 from pathlib import Path
 
@@ -122,24 +122,33 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
-def _read_queries(path: str) -> list[tuple[str, str]]:
-    queries = []
+def _jsonl_records(path: str, what: str, fields: str) -> Iterator[tuple[int, str, dict]]:
+    """(line number, id, object) for each non-blank line; InputError naming the bad line."""
     try:
         lines = Path(path).read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read queries from {path}: {exc}") from exc
+        raise InputError(f"cannot read {what} from {path}: {exc}") from exc
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         try:
             obj = json.loads(line)
-            qid = obj.get("id", obj.get("_id"))
-            text = obj["text"]
-        except (json.JSONDecodeError, KeyError, AttributeError) as exc:
-            raise InputError(f'{path} line {number}: expected {{"id", "text"}} JSON') from exc
-        if qid is None:
+        except json.JSONDecodeError as exc:
+            raise InputError(f"{path} line {number}: expected {fields} JSON") from exc
+        if not isinstance(obj, dict):
+            raise InputError(f"{path} line {number}: expected {fields} JSON")
+        record_id = obj.get("id", obj.get("_id"))
+        if record_id is None:
             raise InputError(f'{path} line {number}: no "id" or "_id"')
-        queries.append((str(qid), str(text)))
+        yield number, str(record_id), obj
+
+
+def _read_queries(path: str) -> list[tuple[str, str]]:
+    queries = []
+    for number, qid, obj in _jsonl_records(path, "queries", '{"id", "text"}'):
+        if not isinstance(obj.get("text"), str):
+            raise InputError(f'{path} line {number}: no "text"')
+        queries.append((qid, obj["text"]))
     return queries
 
 
@@ -205,25 +214,10 @@ def cmd_digest(args: argparse.Namespace) -> int:
 
 
 def _read_documents(path: str) -> list[tuple[str, str]]:
-    docs = []
-    try:
-        lines = Path(path).read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read documents from {path}: {exc}") from exc
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            obj = json.loads(line)
-            doc_id = obj.get("id", obj.get("_id"))
-            text = f"{obj.get('title') or ''}\n{obj.get('text') or ''}".strip()
-        except (json.JSONDecodeError, AttributeError) as exc:
-            raise InputError(
-                f'{path} line {number}: expected {{"id", "title", "text"}} JSON'
-            ) from exc
-        if doc_id is None:
-            raise InputError(f'{path} line {number}: no "id" or "_id"')
-        docs.append((str(doc_id), text))
+    docs = [
+        (doc_id, f"{obj.get('title') or ''}\n{obj.get('text') or ''}".strip())
+        for _, doc_id, obj in _jsonl_records(path, "documents", '{"id", "title", "text"}')
+    ]
     if not docs:
         raise InputError(f"{path} holds no documents")
     return docs

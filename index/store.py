@@ -470,31 +470,33 @@ class Store:
         self, match: str, limit: int, weights: tuple[float, float] = (1.0, 1.0)
     ) -> list[tuple[int, float]]:
         """FTS5 bm25 over (title, text): (passage_id, score) best first, score higher = better."""
-        with self._lock:
-            try:
-                rows = self.db.execute(
-                    "SELECT rowid, -bm25(passages_fts, ?, ?) AS s FROM passages_fts "
-                    "WHERE passages_fts MATCH ? ORDER BY bm25(passages_fts, ?, ?) LIMIT ?",
-                    [weights[0], weights[1], match, weights[0], weights[1], limit],
-                )
-                return [(int(r[0]), float(r[1])) for r in rows]
-            except sqlite3.OperationalError as exc:  # a query FTS5 cannot parse finds nothing
-                log.debug("fts query %r failed: %s", match, exc)
-                return []
+        rows = self._bm25(
+            "SELECT rowid, -bm25(passages_fts, ?, ?) FROM passages_fts "
+            "WHERE passages_fts MATCH ? ORDER BY bm25(passages_fts, ?, ?) LIMIT ?",
+            match,
+            limit,
+            weights,
+        )
+        return [(int(r[0]), float(r[1])) for r in rows]
 
     def document_lexical(
         self, match: str, limit: int, weights: tuple[float, float] = (3.0, 1.0)
     ) -> list[tuple[str, float]]:
         """FTS5 bm25 over whole documents: (doc_id, score) best first, higher = better."""
+        rows = self._bm25(
+            "SELECT d.doc_id, -bm25(documents_fts, ?, ?) FROM documents_fts "
+            "JOIN documents d ON d.rowid = documents_fts.rowid "
+            "WHERE documents_fts MATCH ? ORDER BY bm25(documents_fts, ?, ?) LIMIT ?",
+            match,
+            limit,
+            weights,
+        )
+        return [(str(r[0]), float(r[1])) for r in rows]
+
+    def _bm25(self, sql: str, match: str, limit: int, weights: tuple[float, float]) -> list[tuple]:
         with self._lock:
             try:
-                rows = self.db.execute(
-                    "SELECT d.doc_id, -bm25(documents_fts, ?, ?) FROM documents_fts "
-                    "JOIN documents d ON d.rowid = documents_fts.rowid "
-                    "WHERE documents_fts MATCH ? ORDER BY bm25(documents_fts, ?, ?) LIMIT ?",
-                    [weights[0], weights[1], match, weights[0], weights[1], limit],
-                )
-                return [(str(r[0]), float(r[1])) for r in rows]
+                return list(self.db.execute(sql, [*weights, match, *weights, limit]))
             except sqlite3.OperationalError as exc:  # a query FTS5 cannot parse finds nothing
                 log.debug("fts query %r failed: %s", match, exc)
                 return []
