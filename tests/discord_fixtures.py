@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import json
 import os
@@ -346,3 +347,29 @@ async def bot(bot_factory: Any, fake_discord: FakeDiscord) -> Any:
     made = await bot_factory()
     fake_discord.requests.clear()
     return made
+
+
+@contextlib.asynccontextmanager
+async def bot_on_twin(
+    twin_info: dict[str, Any], library: Any, scheduler_db: Path
+) -> AsyncIterator[Any]:
+    """The real bot, pointed at the twin by its own settings, online with commands synced."""
+    from bot.client import create_bot, point_at_discord
+
+    settings = test_settings(
+        discord_api_base=twin_info["rest"],
+        discord_gateway_url=twin_info["gateway"],
+        scheduler_db=str(scheduler_db),
+    )
+    saved = (discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY)
+    point_at_discord(settings)
+    bot = create_bot(settings, library)
+    await bot.login(twin_info["botToken"])  # setup_hook: cogs, error handler, tree.sync()
+    task = asyncio.create_task(bot.connect(reconnect=False))
+    try:
+        await asyncio.wait_for(bot.wait_until_ready(), 15)
+        yield bot
+    finally:
+        await bot.close()
+        await task
+        restore_discord(saved)

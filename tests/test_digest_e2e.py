@@ -6,17 +6,13 @@ against the aiohttp fake in test_digest_bot.py).
 
 from __future__ import annotations
 
-import asyncio
-
 import aiohttp
-import discord
 import pytest
 import pytest_asyncio
 
-from bot.client import create_bot, point_at_discord
 from bot.digest_store import Claim
 from bot.scheduling import marker_for
-from tests.discord_fixtures import Twin, restore_discord, test_settings
+from tests.discord_fixtures import Twin, bot_on_twin
 
 pytestmark = [pytest.mark.discord, pytest.mark.asyncio(loop_scope="module")]
 
@@ -25,24 +21,10 @@ PERIOD = "2024-03-25T09:00+01:00"
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def live_bot(twin_info, seeds_library, tmp_path_factory):
-    settings = test_settings(
-        discord_api_base=twin_info["rest"],
-        discord_gateway_url=twin_info["gateway"],
-        scheduler_db=str(tmp_path_factory.mktemp("digest-e2e") / "bot.db"),
-    )
-    saved = (discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY)
-    point_at_discord(settings)
-    bot = create_bot(settings, seeds_library)
-    await bot.login(twin_info["botToken"])
-    task = asyncio.create_task(bot.connect(reconnect=False))
-    try:
-        await asyncio.wait_for(bot.wait_until_ready(), 15)
+    db = tmp_path_factory.mktemp("digest-e2e") / "scheduler.db"
+    async with bot_on_twin(twin_info, seeds_library, db) as bot:
         bot.get_cog("Digests").poster.attach_chart = False
         yield bot
-    finally:
-        await bot.close()
-        await task
-        restore_discord(saved)
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")

@@ -12,13 +12,11 @@ import signal
 import sys
 
 import aiohttp
-import discord
 import pytest
 import pytest_asyncio
 
-from bot.client import create_bot, point_at_discord
 from tests.conftest import ROOT
-from tests.discord_fixtures import Twin, restore_discord, test_settings
+from tests.discord_fixtures import Twin, bot_on_twin
 
 pytestmark = [pytest.mark.discord, pytest.mark.asyncio(loop_scope="module")]
 
@@ -27,24 +25,9 @@ EPHEMERAL = 64
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def live_bot(twin_info, seeds_library, tmp_path_factory):
-    """The bot, pointed at the twin by its own settings, online with commands synced."""
-    settings = test_settings(
-        discord_api_base=twin_info["rest"],
-        discord_gateway_url=twin_info["gateway"],
-        scheduler_db=str(tmp_path_factory.mktemp("e2e") / "scheduler.db"),
-    )
-    saved = (discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY)
-    point_at_discord(settings)
-    bot = create_bot(settings, seeds_library)
-    await bot.login(twin_info["botToken"])  # setup_hook: cogs, error handler, tree.sync()
-    task = asyncio.create_task(bot.connect(reconnect=False))
-    try:
-        await asyncio.wait_for(bot.wait_until_ready(), 15)
+    db = tmp_path_factory.mktemp("e2e") / "scheduler.db"
+    async with bot_on_twin(twin_info, seeds_library, db) as bot:
         yield bot
-    finally:
-        await bot.close()
-        await task
-        restore_discord(saved)
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
