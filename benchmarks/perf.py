@@ -261,6 +261,7 @@ class _Recording:
 def model_benchmarks(workdir: Path, quick: bool, log: Callable[[str], None]) -> dict[str, Any]:
     """Query embedding latency, Indexer vs plain ``model.encode`` throughput on the seeds."""
     from index.embedding import SentenceTransformerEmbedder
+    from index.errors import BriefbotError
     from index.pipeline import Indexer, embedding_input
     from index.store import Store
 
@@ -305,7 +306,23 @@ def model_benchmarks(workdir: Path, quick: bool, log: Callable[[str], None]) -> 
         )
         for _ in range(1 if quick else 2)
     )
+    # A brief after start-up, query embedding included: what a user waits for once warm.
+    from briefings.brief import make_brief
+    from index.library import Library
+
+    library = Library(store, embedder)
+    topics = ["sino-russian", *queries[:19]]
+    make_brief(library, topics[0])
+    brief_s = []
+    for topic in topics:
+        try:
+            brief_s.append(_timed(lambda t=topic: make_brief(library, t)))
+        except BriefbotError:  # a synthetic query the seeds know nothing about
+            continue
     return {
+        "brief_warm_p50_ms_seeds": _ms(brief_s, 50),
+        "brief_warm_p95_ms_seeds": _ms(brief_s, 95),
+        "brief_warm_briefs": len(brief_s),
         "query_embed_p50_ms": _ms(embed_s, 50),
         "query_embed_p95_ms": _ms(embed_s, 95),
         "query_embed_queries": len(embed_s),
