@@ -28,6 +28,7 @@ Embed = Callable[[list[str]], np.ndarray]
 LONG_PARAGRAPH_WORDS = 25
 # Stray-line filter: candidates are single sentences shorter than this.
 STRAY_MAX_WORDS = 30
+STRAY_REFERENCE_PARAGRAPHS = 8  # long paragraphs that stand for the article's topic
 # A standalone line is off-topic when its cosine to the article centroid falls below both a
 # fraction of the median cosine of the article's long paragraphs and that median minus some MADs
 # (relative, so it adapts to the model and to how tight the article is).
@@ -758,6 +759,10 @@ def _drop_stray_lines(paras: list[_Para], embed: Embed) -> list[_Para]:
     cand_idx = [i for i, p in enumerate(paras) if _is_stray_candidate(p)]
     if len(long_idx) < 3 or not cand_idx:
         return paras
+    if len(long_idx) > STRAY_REFERENCE_PARAGRAPHS:
+        # An evenly spread sample fixes the article's topic as well as all of it, for less encoding.
+        picks = np.linspace(0, len(long_idx) - 1, STRAY_REFERENCE_PARAGRAPHS).round().astype(int)
+        long_idx = [long_idx[i] for i in sorted(set(picks.tolist()))]
     vectors = np.asarray(embed([paras[i].text for i in long_idx + cand_idx]), dtype=np.float32)
     long_vecs, cand_vecs = vectors[: len(long_idx)], vectors[len(long_idx) :]
     total = long_vecs.sum(axis=0)

@@ -107,13 +107,15 @@ class SentenceTransformerEmbedder:
     ) -> np.ndarray:
         if not progress:
             return self._encode(texts, batch_size=batch_size)
-        parts = []
+        # Sorted by length before chunking, as one call would be: batches pad to similar lengths.
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        out = np.zeros((len(texts), self.dim), np.float32)
         step = batch_size * 4
-        for i in range(0, len(texts), step):
-            chunk = texts[i : i + step]
-            parts.append(self._encode(chunk, batch_size=batch_size))
-            progress(len(chunk))
-        return np.vstack(parts) if parts else np.zeros((0, self.dim), np.float32)
+        for i in range(0, len(order), step):
+            rows = order[i : i + step]
+            out[rows] = self._encode([texts[r] for r in rows], batch_size=batch_size)
+            progress(len(rows))
+        return out
 
     def _encode(self, texts: Sequence[str], *, batch_size: int) -> np.ndarray:
         if not texts:

@@ -150,7 +150,7 @@ class Indexer:
     ) -> None:
         self.store = store
         self.embedder = embedder
-        self.batch_size = batch_size or (256 if getattr(embedder, "device", "cpu") != "cpu" else 64)
+        self.batch_size = batch_size or (256 if getattr(embedder, "device", "cpu") != "cpu" else 32)
         self.progress_stream = progress_stream
         self._vector_cache: dict[str, np.ndarray] = {}
 
