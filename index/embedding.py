@@ -73,13 +73,18 @@ class SentenceTransformerEmbedder:
     def _model(self) -> Any:
         """The sentence-transformers model, loaded on first use, sharing our weights."""
         if self._st_model is None:
-            from sentence_transformers import SentenceTransformer, models
+            from sentence_transformers import SentenceTransformer
+            from sentence_transformers.sentence_transformer.modules import (
+                Normalize,
+                Pooling,
+                Transformer,
+            )
 
-            word = models.Transformer(str(self.path), max_seq_length=self.max_seq_length)
+            word = Transformer(str(self.path), max_seq_length=self.max_seq_length)
             word.auto_model = self._transformer
-            pooling = models.Pooling(self.dim, pooling_mode="mean")
+            pooling = Pooling(self.dim, pooling_mode="mean")
             self._st_model = SentenceTransformer(
-                modules=[word, pooling, models.Normalize()], device=self.device
+                modules=[word, pooling, Normalize()], device=self.device
             )
         return self._st_model
 

