@@ -85,6 +85,14 @@ MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (_migration_1,
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
+def _document_row(doc: Document, path: str | None, content_hash: str, now: str) -> tuple:
+    """The ``documents`` row of a document, in the table's column order."""
+    return (
+        doc.doc_id, doc.source_id, path, doc.title, json.dumps(list(doc.authors)),
+        doc.published, doc.url, doc.site, doc.text, content_hash, now,
+    )  # fmt: skip
+
+
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
@@ -299,19 +307,7 @@ class Store:
             self.db.execute(
                 "INSERT INTO documents(doc_id, source_id, path, title, authors, published, "
                 "url, site, text, content_hash, indexed_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                [
-                    doc.doc_id,
-                    doc.source_id,
-                    path,
-                    doc.title,
-                    json.dumps(list(doc.authors)),
-                    doc.published,
-                    doc.url,
-                    doc.site,
-                    doc.text,
-                    content_hash,
-                    now,
-                ],
+                _document_row(doc, path, content_hash, now),
             )
         self._insert_passages(passages, {doc.doc_id: doc.title for doc, _ in documents})
 
@@ -544,19 +540,7 @@ class Store:
                 "INSERT INTO documents(doc_id, source_id, path, title, authors, published, "
                 "url, site, text, content_hash, indexed_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
                 (
-                    (
-                        doc.doc_id,
-                        doc.source_id,
-                        doc.path,
-                        doc.title,
-                        json.dumps(list(doc.authors)),
-                        doc.published,
-                        doc.url,
-                        doc.site,
-                        doc.text,
-                        content_hash,
-                        now,
-                    )
+                    _document_row(doc, doc.path, content_hash, now)
                     for doc, content_hash in ((remember(d), h) for d, h in documents)
                 ),
             )
