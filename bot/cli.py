@@ -354,6 +354,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from dotenv import load_dotenv
+
+    # The settings in `.env` (see .env.example) apply to every command, not only the bot's;
+    # the environment wins over the file.
+    load_dotenv(Path.cwd() / ".env", override=False)
     args = build_parser().parse_args(argv)
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING,

@@ -126,3 +126,10 @@ def test_docs_lists_documents_with_passage_counts(seeds_db: Path) -> None:
     result = run_cli("docs", "--db", str(seeds_db), "--json")
     entries = [json.loads(line) for line in result.stdout.splitlines()]
     assert len(entries) >= 5 and all(e["passages"] > 0 for e in entries)
+
+
+def test_settings_in_dot_env_apply_to_the_command_line(seeds_db: Path, tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text(f"BRIEFBOT_DB={seeds_db}\n", encoding="utf-8")
+    result = run_cli("docs", "--json", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert len(result.stdout.splitlines()) >= 5
