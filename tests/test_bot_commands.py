@@ -256,6 +256,16 @@ async def test_topic_autocomplete_offers_titles_fast(bot, fake_discord):
     assert elapsed < 0.1
 
 
+async def test_topic_autocomplete_offers_phrases_from_the_articles_not_only_titles(
+    bot, fake_discord
+):
+    await dispatch(bot, autocomplete("brief", "topic", "strategic"))
+    [answer] = callbacks(fake_discord)
+    names = [c["name"].lower() for c in answer.json["data"]["choices"]]
+    titles = {d.title.lower() for d in bot.library.documents()}
+    assert any(name not in titles and " " in name for name in names), names
+
+
 async def test_source_autocomplete_offers_sites_and_authors(bot, fake_discord):
     await dispatch(bot, autocomplete("brief", "source", "bhadra", topic="x"))
     [answer] = callbacks(fake_discord)

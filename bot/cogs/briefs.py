@@ -17,7 +17,9 @@ from bot.embeds import brief_pages, sources_embeds
 from bot.views import NO_MENTIONS, send_pages
 from briefings.brief import check_topic, make_brief, parse_since
 from briefings.sources import passage_sources, sources_for_text
+from briefings.themes import label_phrases
 from index.library import Library, parse_passage_id
+from index.models import Document
 
 if TYPE_CHECKING:
     from bot.client import BriefBot
@@ -26,6 +28,8 @@ log = logging.getLogger(__name__)
 
 CHOICES = 25  # Discord shows at most 25 autocomplete choices
 CHOICE_CHARS = 100  # and each choice's name and value is at most 100 characters
+PHRASE_DOCUMENTS = 2000  # key phrases come from this many of the most recent documents
+PHRASES_PER_DOCUMENT = 6
 VOCABULARY_TTL = 60.0  # seconds before the autocomplete vocabulary is rebuilt
 
 
@@ -43,6 +47,18 @@ def _phrases(title: str) -> list[str]:
     """A title and its parts (split at colons, dashes, pipes): cheap key phrases."""
     parts = [p.strip(" \"'“”‘’") for p in re.split(r"\s*[:|–—]\s*|\s+-\s+", title)]
     return [title, *(p for p in parts if len(p) >= 4 and p != title)]
+
+
+def corpus_phrases(documents: list[Document], limit: int = PHRASE_DOCUMENTS) -> list[str]:
+    """Each document's distinctive multi-word phrases (c-TF-IDF), the most recent documents'."""
+    recent = sorted(documents, key=lambda d: (d.published or "", d.doc_id), reverse=True)[:limit]
+    paragraphs = [[p for p in d.text.split("\n\n") if p.strip()] for d in recent]
+    return [
+        phrase
+        for phrases in label_phrases(paragraphs, max_phrases=PHRASES_PER_DOCUMENT)
+        for phrase in phrases
+        if " " in phrase
+    ]
 
 
 def rank_choices(current: str, candidates: Iterable[str], limit: int = CHOICES) -> list[str]:
@@ -81,21 +97,29 @@ class Vocabulary:
         self.topics: list[str] = []
         self.sources: list[str] = []
         self.built_at = float("-inf")
+        self.generation = -1
         self._rebuilding = False
 
     def build(self, library: Library) -> None:
+        generation = library.store.generation()
+        if generation == self.generation:  # nothing new: keep what was built
+            self.built_at = time.monotonic()
+            return
         topics: list[str] = []
         sites: list[str] = []
         authors: list[str] = []
         titles: list[str] = []
-        for doc in library.documents():
+        documents = library.documents()
+        for doc in documents:
             if doc.title:
                 topics.extend(_phrases(doc.title))
                 titles.append(doc.title)
             if doc.site:
                 sites.append(doc.site)
             authors.extend(doc.authors)
+        topics.extend(corpus_phrases(documents))
         self.topics = sorted(set(topics), key=str.lower)
+        self.generation = generation
         self.sources = [*sorted(set(sites)), *sorted(set(authors)), *sorted(set(titles))]
         self.built_at = time.monotonic()
 
