@@ -213,17 +213,6 @@ def convex_fuse(arms: Sequence[tuple[Mapping[K, float], float]]) -> dict[K, floa
     return fused
 
 
-def rrf_fuse(
-    rankings: Sequence[Sequence[int]], weights: Sequence[float], k: float
-) -> dict[int, float]:
-    """Weighted reciprocal-rank fusion: sum of w / (k + rank) over the rankings."""
-    fused: dict[int, float] = {}
-    for ranking, weight in zip(rankings, weights, strict=True):
-        for rank, item in enumerate(ranking, start=1):
-            fused[item] = fused.get(item, 0.0) + weight / (k + rank)
-    return fused
-
-
 def top_items(scores: Mapping[K, float], k: int) -> list[tuple[K, float]]:
     """The k best (item, score), ties broken by item for determinism."""
     return sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))[:k]

@@ -200,11 +200,6 @@ class Store:
         with self._lock:
             return int(self.meta("generation") or 0)
 
-    def data_version(self) -> int:
-        """Changes whenever another connection commits: a cheap 'anything new?' check."""
-        with self._lock:
-            return int(self.db.execute("PRAGMA data_version").fetchone()[0])
-
     def updated_at(self) -> str | None:
         with self._lock:
             return self.meta("updated_at")

@@ -11,7 +11,7 @@ import pytest
 from index.embedding import FakeEmbedder
 from index.errors import InputError
 from index.library import Library
-from index.search import DEFAULT_CONFIG, fts_query, query_terms, rrf_fuse
+from index.search import DEFAULT_CONFIG, convex_fuse, fts_query, query_terms
 from index.store import Store
 from tests.conftest import SEEDS, build_index
 
@@ -45,10 +45,13 @@ def test_hybrid_beats_each_arm_on_a_labelled_set(seeds_index_real: Path, real_em
     assert scores["hybrid"] > scores["dense"], scores
 
 
-def test_reciprocal_rank_fusion_rewards_agreement() -> None:
-    fused = rrf_fuse([[1, 2, 3], [3, 1, 4]], [1.0, 1.0], k=60)
+def test_fusion_rewards_agreement_and_gives_a_missed_item_the_arms_lowest_score() -> None:
+    lexical = {1: 9.0, 2: 8.0, 3: 1.0}
+    dense = {3: 0.9, 1: 0.8, 4: 0.2}
+    fused = convex_fuse([(lexical, 0.5), (dense, 0.5)])
     assert max(fused, key=fused.__getitem__) == 1
-    assert fused[3] > fused[2] and fused[3] > fused[4]
+    assert fused[3] > fused[4]  # both arms found 3; only dense found 4
+    assert convex_fuse([(lexical, 0.5), ({}, 0.5)]).keys() == lexical.keys()
 
 
 def test_queries_with_fts_syntax_are_searched_as_plain_words() -> None:
