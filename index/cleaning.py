@@ -129,8 +129,11 @@ def _protect(match: re.Match[str]) -> str:
     return chr(0xE000 + ord(match.group(1)))
 
 
+_PROTECTED_RE = re.compile("[\ue000-\ue07f]")
+
+
 def _restore(text: str) -> str:
-    return "".join(chr(ord(ch) - 0xE000) if 0xE000 <= ord(ch) < 0xE080 else ch for ch in text)
+    return _PROTECTED_RE.sub(lambda m: chr(ord(m.group()) - 0xE000), text)
 
 
 def strip_markup(line: str) -> str:
@@ -366,9 +369,9 @@ def _is_chrome(text: str) -> bool:
         return True
     if _CHROME_NOTICES.search(text) or _DISCLAIMER_START.match(text):
         return words <= 200
-    if _CHROME_START.search(text):
-        return words <= 40
-    return bool(_CHROME_PROMPTS.search(text)) and words <= 40
+    if words > 40:  # prompts and chrome openers only count as short lines of their own
+        return False
+    return bool(_CHROME_START.search(text) or _CHROME_PROMPTS.search(text))
 
 
 def _is_date_line(text: str) -> bool:
