@@ -259,6 +259,15 @@ class _Recording:
         return self.inner.encode_passages(texts, **kwargs)
 
 
+def _query_embed_times(embedder: Any, queries: Sequence[str], rounds: int = 3) -> list[float]:
+    """Seconds per single-query encode, after a warm-up, over ``rounds`` passes of ``queries``."""
+    for query in queries[:5]:
+        embedder.encode_queries([query])
+    return [
+        _timed(lambda q=q: embedder.encode_queries([q])) for _ in range(rounds) for q in queries
+    ]
+
+
 def model_benchmarks(workdir: Path, quick: bool, log: Callable[[str], None]) -> dict[str, Any]:
     """Query embedding latency, Indexer vs plain ``model.encode`` throughput on the seeds."""
     from index.embedding import SentenceTransformerEmbedder
@@ -268,9 +277,11 @@ def model_benchmarks(workdir: Path, quick: bool, log: Callable[[str], None]) -> 
 
     embedder = SentenceTransformerEmbedder(device="cpu")
     queries = QUERIES[:10] if quick else QUERIES
-    for query in queries[:5]:
-        embedder.encode_queries([query])
-    embed_s = [_timed(lambda q=q: embedder.encode_queries([q])) for q in queries]
+    embed_s = _query_embed_times(embedder, queries)
+    # For reference: the same queries through the float32 weights the passages are encoded with.
+    float32 = SentenceTransformerEmbedder(device="cpu", half_weight_queries=False)
+    embed_f32_s = _query_embed_times(float32, queries)
+    del float32
 
     log("ingesting the seeds with the real model ...")
     folder = workdir / "ingest"
@@ -331,6 +342,9 @@ def model_benchmarks(workdir: Path, quick: bool, log: Callable[[str], None]) -> 
         "query_embed_p50_ms": _ms(embed_s, 50),
         "query_embed_p95_ms": _ms(embed_s, 95),
         "query_embed_queries": len(embed_s),
+        "query_embed_weights": embedder.query_weights,
+        "query_embed_float32_p50_ms": _ms(embed_f32_s, 50),
+        "query_embed_float32_p95_ms": _ms(embed_f32_s, 95),
         "ingest_passages_per_s": round(ingest_rate, 1),
         "ingest_passages": report.passages_encoded,
         "ingest_encoded_texts": len(recording.texts),

@@ -28,3 +28,52 @@ def test_the_fake_embedder_is_deterministic_and_normalised() -> None:
     assert np.array_equal(a, b)
     assert np.allclose(np.linalg.norm(a[:2], axis=1), 1.0) and not a[2].any()
     assert float(a[0] @ a[1]) < 0.5
+
+
+def _tiny_bert():
+    """A small random BERT from transformers, and a padded batch of two token sequences."""
+    import torch
+    from transformers import BertConfig, BertModel
+
+    torch.manual_seed(0)
+    config = BertConfig(
+        vocab_size=60, hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
+        intermediate_size=64,
+    )  # fmt: skip
+    model = BertModel(config).eval()
+    ids = torch.tensor([[1, 5, 7, 9, 2, 0, 0], [1, 3, 4, 8, 11, 12, 2]])
+    mask = (ids != 0).long()
+    mask[:, 0] = 1
+    return model, config.to_dict(), ids, mask
+
+
+def _agree(model, encoder, ids, mask) -> float:
+    """Lowest cosine between transformers' and our hidden states over the real (unpadded) tokens."""
+    import torch
+
+    with torch.inference_mode():
+        want = model(input_ids=ids, attention_mask=mask).last_hidden_state
+        got = encoder.forward(ids, mask)
+    cosine = torch.nn.functional.cosine_similarity(want, got, dim=-1)
+    return cosine[mask.bool()].min().item()
+
+
+def test_the_query_encoder_computes_what_transformers_bert_computes() -> None:
+    from index.minilm import BertEncoder
+
+    model, config, ids, mask = _tiny_bert()
+    exact = BertEncoder(model.state_dict(), config, half_weights=False)
+    fast = BertEncoder(model.state_dict(), config)
+    assert exact.weights == "float32" and fast.weights == "float16"
+    assert _agree(model, exact, ids, mask) > 0.99999
+    assert _agree(model, fast, ids, mask) > 0.9999
+
+
+def test_half_precision_layers_that_disagree_are_not_used(monkeypatch) -> None:
+    from index import minilm
+
+    model, config, ids, mask = _tiny_bert()
+    monkeypatch.setattr(minilm, "MIN_COSINE", 1.5)  # no half-precision layer can agree this well
+    encoder = minilm.BertEncoder(model.state_dict(), config)
+    assert encoder.weights == "float32"
+    assert _agree(model, encoder, ids, mask) > 0.99999
