@@ -198,27 +198,17 @@ class Library:
     def _allowed_docs(self, state: _State, filters: SearchFilters | None) -> set[str] | None:
         if filters is None or (not filters.source and not filters.since and not filters.doc_ids):
             return None
-        allowed = set(state.documents)
+        if filters.source or filters.since:
+            allowed = self.store.matching_document_ids(since=filters.since, source=filters.source)
+        else:
+            allowed = set(state.documents)
         if filters.doc_ids:
             allowed &= set(filters.doc_ids)
-        if filters.since:
-            allowed = {d for d in allowed if (state.documents[d].published or "") >= filters.since}
-        if filters.source:
-            allowed &= self.match_source(filters.source, state)
         return allowed
 
-    def match_source(self, source: str, state: _State | None = None) -> set[str]:
-        """Documents whose site, author, id, source id or title matches ``source``."""
-        state = state or self.refresh()
-        needle = source.strip().lower()
-        found = set()
-        for doc in state.documents.values():
-            fields = [doc.site or "", doc.doc_id, doc.source_id, doc.title, *doc.authors]
-            if any(needle == f.lower() for f in fields) or any(
-                needle in f.lower() for f in (doc.title, *doc.authors, doc.site or "")
-            ):
-                found.add(doc.doc_id)
-        return found
+    def match_source(self, source: str) -> set[str]:
+        """Documents whose id or source id is ``source``, or whose title, site or author has it."""
+        return self.store.matching_document_ids(source=source)
 
     def search(
         self,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import shutil
 import sqlite3
 import threading
@@ -20,6 +19,7 @@ import sqlite_utils
 
 from index.errors import IncompatibleIndex, IndexMissing
 from index.models import Document, Passage
+from index.tempfiles import remove_abandoned, temp_path
 
 log = logging.getLogger(__name__)
 
@@ -120,6 +120,10 @@ class VectorSnapshot:
     matrix: np.ndarray  # float32, L2-normalised rows
 
 
+def _lower(text: str | None) -> str:
+    return (text or "").lower()
+
+
 class Store:
     """A briefbot index in one SQLite file (WAL: one writer and many readers at a time)."""
 
@@ -132,6 +136,8 @@ class Store:
         conn = sqlite3.connect(
             self.path, isolation_level=None, check_same_thread=False, timeout=30.0
         )
+        # Python's lower(), not SQLite's ASCII-only one: source filters match "Ž" as users expect.
+        conn.create_function("py_lower", 1, _lower, deterministic=True)
         self.db = sqlite_utils.Database(conn)
         self._lock = threading.RLock()
         with self._lock:
@@ -614,6 +620,31 @@ class Store:
         with self._lock:
             return [r[0] for r in self.db.execute("SELECT doc_id FROM documents ORDER BY doc_id")]
 
+    def matching_document_ids(
+        self, *, since: str | None = None, source: str | None = None
+    ) -> set[str]:
+        """Documents published on or after ``since`` (ISO) and from ``source``, in one query.
+
+        ``source`` (case-insensitive) is a document id, source id, or a part of the title, site or
+        an author's name. Neither filter reads document texts, so this stays fast at 10^5 docs.
+        """
+        where, params = [], []
+        if since:
+            where.append("published >= ?")
+            params.append(since)
+        if source:
+            needle = _lower(source.strip())
+            where.append(
+                "(py_lower(doc_id) = ? OR py_lower(source_id) = ? OR instr(py_lower(title), ?)"
+                " OR instr(py_lower(coalesce(site, '')), ?)"
+                " OR EXISTS (SELECT 1 FROM json_each(documents.authors)"
+                " WHERE instr(py_lower(json_each.value), ?)))"
+            )
+            params += [needle] * 5
+        sql = "SELECT doc_id FROM documents" + (" WHERE " + " AND ".join(where) if where else "")
+        with self._lock:
+            return {r[0] for r in self.db.execute(sql, params)}
+
     def passage_ids(self) -> np.ndarray:
         """Every passage id, ascending (int64)."""
         with self._lock:
@@ -694,7 +725,8 @@ class Store:
             target = None
             matrix: np.ndarray
             if root is not None and len(ids) >= sidecar_min:
-                target = root / f"g{generation}.tmp{os.getpid()}"
+                remove_abandoned(root)
+                target = temp_path(root / f"g{generation}")
                 shutil.rmtree(target, ignore_errors=True)
                 target.mkdir(parents=True)
                 matrix = np.lib.format.open_memmap(

@@ -304,3 +304,57 @@ def test_derived_indexes_of_a_deleted_database_are_not_reused_by_its_successor(
     snapshot = new.load_vectors_incremental(fake_embedder.dim, sidecar_min=0)
     _same_snapshot(snapshot, new.load_vectors(fake_embedder.dim))
     assert isinstance(snapshot.matrix, np.memmap)  # the old folder was replaced, not kept
+
+
+def test_date_and_source_filters_at_scale_read_only_the_documents_they_show(
+    store: Store, fake_embedder: FakeEmbedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from index.library import Library
+    from index.models import SearchFilters
+
+    for doc_id, published, authors in (
+        ("pipes", "2024-03-01", '["Anna Žukova"]'),
+        ("chips", "2022-11-20", '["Lee Min"]'),
+        ("wheat", None, "[]"),
+    ):
+        store.db.execute(
+            "UPDATE documents SET published = ?, authors = ? WHERE doc_id = ?",
+            [published, authors, doc_id],
+        )
+    monkeypatch.setattr("index.library.EAGER_DOCUMENTS", 0)  # as with 10^5 documents
+    library = Library(store, fake_embedder)
+    reads: list[str] = []
+    read_one = store.document
+    monkeypatch.setattr(store, "document", lambda d: reads.append(d) or read_one(d))
+
+    def shown(**filters: str) -> set[str]:
+        hits = library.search("gas pipeline exports", k=5, filters=SearchFilters(**filters))
+        return {hit.document.doc_id for hit in hits}
+
+    assert shown(since="2023-01-01") == {"pipes"}  # undated documents are not "since" anything
+    assert shown(source="ŽUKOVA") == {"pipes"}  # case-insensitive beyond ASCII
+    assert shown(source="chips") == {"chips"}  # a document id
+    assert shown(source="lee min", since="2023") == set()
+    assert len(reads) <= 2  # only the documents shown, never one read per document
+
+
+def test_a_sidecar_build_removes_what_an_interrupted_build_left_behind(
+    store: Store, fake_embedder: FakeEmbedder
+) -> None:
+    import os
+    import subprocess
+    import sys
+
+    ended = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    )
+    root = Path(store.path + ".vectors")
+    crashed = root / f"g1.tmp{int(ended.stdout)}"  # its process died mid-build
+    crashed.mkdir(parents=True)
+    (crashed / "matrix.npy").write_bytes(b"\0" * 4096)
+    building = root / f"g1.tmp{os.getppid()}"  # another process still at work: left alone
+    building.mkdir()
+    store.load_vectors_incremental(fake_embedder.dim, sidecar_min=0)
+    assert sorted(p.name for p in root.iterdir()) == sorted(
+        [f"g{store.generation()}", building.name]
+    )
