@@ -19,6 +19,7 @@ import numpy as np
 
 from index.search import fts_query, query_terms
 from index.store import Store
+from index.tempfiles import remove_abandoned, temp_path
 
 log = logging.getLogger(__name__)
 
@@ -124,10 +125,12 @@ class TantivyLexical:
         state_file = self._state_file()
         if state_file is None or self.folder is None:
             return
-        tmp_ids = self.folder / f"ids.tmp{os.getpid()}.npy"
-        np.save(tmp_ids, self._ids)
+        remove_abandoned(self.folder)
+        tmp_ids = temp_path(self.folder / "ids.npy")
+        with tmp_ids.open("wb") as out:
+            np.save(out, self._ids)
         os.replace(tmp_ids, self.folder / "ids.npy")
-        tmp_state = state_file.with_suffix(f".tmp{os.getpid()}")
+        tmp_state = temp_path(state_file)
         tmp_state.write_text(
             json.dumps(
                 {

@@ -18,6 +18,8 @@ from typing import Protocol
 
 import numpy as np
 
+from index.tempfiles import remove_abandoned, temp_path
+
 log = logging.getLogger(__name__)
 
 _BLOCK_ROWS = 16_384  # int8 rows widened to float32 per step: 24 MB, stays in cache
@@ -165,9 +167,11 @@ def _cached_int8(matrix: np.ndarray) -> Int8VectorIndex:
         pass
     codes, scales = quantize_int8(matrix)
     try:
+        remove_abandoned(folder)
         for name, array in (("int8_codes", codes), ("int8_scales", scales)):
-            tmp = folder / f"{name}.tmp{os.getpid()}.npy"
-            np.save(tmp, array)
+            tmp = temp_path(folder / f"{name}.npy")
+            with tmp.open("wb") as out:
+                np.save(out, array)
             os.replace(tmp, folder / f"{name}.npy")
     except OSError as exc:  # a read-only folder only costs the next cold start
         log.info("could not cache int8 codes in %s: %s", folder, exc)
