@@ -83,6 +83,38 @@ class _State:
     snapshot: VectorSnapshot
     vectors: VectorIndex
     documents: Mapping[str, Document]
+    # For filtered searches, built on first use: snapshot document id → position, and the
+    # publication date of each position ('' when unknown), so a date filter is one comparison.
+    _positions: dict[str, int] | None = None
+    _published: np.ndarray | None = None
+
+    def positions(self) -> dict[str, int]:
+        if self._positions is None:
+            self._positions = {d: i for i, d in enumerate(self.snapshot.doc_ids)}
+        return self._positions
+
+    def published(self, store: Store) -> np.ndarray:
+        if self._published is None:
+            dates = store.published_dates()
+            self._published = np.array(
+                [dates.get(d) or "" for d in self.snapshot.doc_ids], dtype=str
+            )
+        return self._published
+
+
+class _Allowed:
+    """The documents a filtered search may show: one flag per snapshot document position."""
+
+    def __init__(self, ok: np.ndarray, positions: Mapping[str, int]) -> None:
+        self.ok = ok
+        self._positions = positions
+
+    def __contains__(self, doc_id: object) -> bool:
+        pos = self._positions.get(doc_id) if isinstance(doc_id, str) else None
+        return pos is not None and bool(self.ok[pos])
+
+    def __bool__(self) -> bool:
+        return bool(self.ok.any())
 
 
 class Library:
@@ -195,20 +227,26 @@ class Library:
             )
         return text
 
-    def _allowed_docs(self, state: _State, filters: SearchFilters | None) -> set[str] | None:
+    def _allowed_docs(self, state: _State, filters: SearchFilters | None) -> _Allowed | None:
         if filters is None or (not filters.source and not filters.since and not filters.doc_ids):
             return None
-        if filters.source or filters.since:
-            allowed = self.store.matching_document_ids(since=filters.since, source=filters.source)
-        else:
-            allowed = set(state.documents)
-        if filters.doc_ids:
-            allowed &= set(filters.doc_ids)
-        return allowed
+        positions = state.positions()
+        ok = np.ones(len(state.snapshot.doc_ids), dtype=bool)
+        if filters.since:
+            ok &= state.published(self.store) >= filters.since
+        for wanted, given in (
+            (filters.doc_ids, bool(filters.doc_ids)),
+            (self.match_source(filters.source) if filters.source else (), bool(filters.source)),
+        ):
+            if given:
+                keep = np.zeros_like(ok)
+                keep[[positions[d] for d in wanted if d in positions]] = True
+                ok &= keep
+        return _Allowed(ok, positions)
 
     def match_source(self, source: str) -> set[str]:
         """Documents whose id or source id is ``source``, or whose title, site or author has it."""
-        return self.store.matching_document_ids(source=source)
+        return self.store.documents_from(source)
 
     def search(
         self,
@@ -232,10 +270,7 @@ class Library:
 
         mask = None
         if allowed is not None:
-            allowed_pos = np.array(
-                [i for i, d in enumerate(snap.doc_ids) if d in allowed], dtype=np.int32
-            )
-            mask = np.isin(snap.doc_index, allowed_pos)
+            mask = allowed.ok[snap.doc_index]
         # Per document, more passages are read so that ~dense_k distinct documents are seen.
         dense: dict[int, float] = {}
         if cfg.dense_weight > 0:
@@ -290,7 +325,7 @@ class Library:
         query: str,
         query_vector: np.ndarray,
         dense: dict[int, float],
-        allowed: set[str] | None,
+        allowed: _Allowed | None,
         snap: VectorSnapshot,
     ) -> list[tuple[int, float]]:
         """Documents fused on whole-document bm25 and best-passage cosine, as their passage."""

@@ -620,30 +620,25 @@ class Store:
         with self._lock:
             return [r[0] for r in self.db.execute("SELECT doc_id FROM documents ORDER BY doc_id")]
 
-    def matching_document_ids(
-        self, *, since: str | None = None, source: str | None = None
-    ) -> set[str]:
-        """Documents published on or after ``since`` (ISO) and from ``source``, in one query.
-
-        ``source`` (case-insensitive) is a document id, source id, or a part of the title, site or
-        an author's name. Neither filter reads document texts, so this stays fast at 10^5 docs.
-        """
-        where, params = [], []
-        if since:
-            where.append("published >= ?")
-            params.append(since)
-        if source:
-            needle = _lower(source.strip())
-            where.append(
-                "(py_lower(doc_id) = ? OR py_lower(source_id) = ? OR instr(py_lower(title), ?)"
-                " OR instr(py_lower(coalesce(site, '')), ?)"
-                " OR EXISTS (SELECT 1 FROM json_each(documents.authors)"
-                " WHERE instr(py_lower(json_each.value), ?)))"
-            )
-            params += [needle] * 5
-        sql = "SELECT doc_id FROM documents" + (" WHERE " + " AND ".join(where) if where else "")
+    def published_dates(self) -> dict[str, str | None]:
+        """Each document's publication date (ISO), without reading any text."""
         with self._lock:
-            return {r[0] for r in self.db.execute(sql, params)}
+            return dict(self.db.execute("SELECT doc_id, published FROM documents").fetchall())
+
+    def documents_from(self, source: str) -> set[str]:
+        """Documents whose id or source id is ``source`` or whose title, site or author has it.
+
+        Case-insensitive, in one query that reads no document text (fast at 10^5 documents).
+        """
+        needle = _lower(source.strip())
+        sql = (
+            "SELECT doc_id FROM documents WHERE py_lower(doc_id) = ? OR py_lower(source_id) = ?"
+            " OR instr(py_lower(title), ?) OR instr(py_lower(coalesce(site, '')), ?)"
+            " OR EXISTS (SELECT 1 FROM json_each(documents.authors)"
+            " WHERE instr(py_lower(json_each.value), ?))"
+        )
+        with self._lock:
+            return {r[0] for r in self.db.execute(sql, [needle] * 5)}
 
     def passage_ids(self) -> np.ndarray:
         """Every passage id, ascending (int64)."""
