@@ -53,6 +53,8 @@ _MIGRATIONS = (
         created_at TEXT NOT NULL
     );
     """,
+    # A failed post is retried with backoff: how many tries a period has had.
+    "ALTER TABLE ledger ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0",
 )
 
 
@@ -95,6 +97,7 @@ class LedgerEntry:
     snapshot: dict[str, Any] | None
     detail: str | None
     updated_at: str
+    attempts: int = 0  # failed tries so far
 
 
 class Claim(Enum):
@@ -306,16 +309,23 @@ class DigestStore:
                 )
 
     def mark_failed(
-        self, subscription_id: int, period: str, detail: str, *, pause: bool = False
+        self,
+        subscription_id: int,
+        period: str,
+        detail: str,
+        *,
+        pause: bool = False,
+        now: str | None = None,
     ) -> None:
         """Record a post that did not happen; ``pause`` also pauses the subscription."""
-        stamp = _now()
+        stamp = now or _now()
         with self._transaction() as db:
             db.execute(
-                "INSERT INTO ledger (subscription_id, period, status, detail, updated_at) "
-                "VALUES (?, ?, 'failed', ?, ?) ON CONFLICT (subscription_id, period) DO UPDATE "
+                "INSERT INTO ledger (subscription_id, period, status, detail, updated_at, "
+                "attempts) VALUES (?, ?, 'failed', ?, ?, 1) "
+                "ON CONFLICT (subscription_id, period) DO UPDATE "
                 "SET status = 'failed', detail = excluded.detail, "
-                "updated_at = excluded.updated_at",
+                "updated_at = excluded.updated_at, attempts = ledger.attempts + 1",
                 [subscription_id, period, detail, stamp],
             )
             if pause:

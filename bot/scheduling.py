@@ -11,6 +11,9 @@ How "exactly once" holds across restarts and crashes:
   "sending" before the post and "sent" after it. A "sending" (or "failed") entry means a crash or
   error came in between, so the channel is searched for the period's marker (it is in every
   digest's footer) before posting again.
+- A post that failed (Discord down, a 5xx after discord.py's own retries) is tried again by a
+  sweep every few minutes, with backoff (5, 10, 20, ... minutes, at most ``RETRY_ATTEMPTS``
+  tries, and only within the misfire grace time), through the same marker check.
 - :meth:`DigestRunner.reconcile` runs at start-up: it settles uncertain entries and posts the
   latest period of each subscription that is due and not yet in the ledger (a run whose job had
   already advanced when the process died). A per-subscription lock keeps it from racing the
@@ -32,7 +35,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from bot.digest_store import Claim, DigestStore, Subscription
+from bot.digest_store import FAILED, Claim, DigestStore, Subscription
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +44,11 @@ CADENCES = ("weekly", "daily")
 #: How late a run may still happen (a bot down over a weekend still posts Monday's digest).
 MISFIRE_GRACE = {"weekly": timedelta(days=2), "daily": timedelta(hours=6)}
 RESCAN_JOB_ID = "rescan-corpus"
+RETRY_JOB_ID = "retry-failed-digests"
+#: A failed post is tried again after 5, 10, 20, 40 ... minutes, this many tries in all.
+RETRY_FIRST_DELAY = timedelta(minutes=5)
+RETRY_ATTEMPTS = 6
+RETRY_SWEEP_MINUTES = 5
 MARKER_PREFIX = "digest period "
 
 
@@ -189,7 +197,12 @@ class DigestRunner:
                 self.on_paused(subscription)
                 return "paused"
             except Exception as exc:
-                self.store.mark_failed(subscription.id, period, f"{type(exc).__name__}: {exc}")
+                self.store.mark_failed(
+                    subscription.id,
+                    period,
+                    f"{type(exc).__name__}: {exc}",
+                    now=self.clock().isoformat(timespec="seconds"),
+                )
                 log.exception("digest %s of subscription %d failed", period, subscription.id)
                 return "failed"
             self.on_stage("posted")
@@ -202,6 +215,27 @@ class DigestRunner:
         for lock in list(self._locks.values()):
             async with lock:
                 pass
+
+    async def retry_failed(self) -> list[tuple[int, str, str]]:
+        """Try failed posts again whose backoff has passed, while they are still on time."""
+        outcomes = []
+        now = self.clock()
+        for entry in self.store.uncertain():
+            if entry.status != FAILED or entry.attempts >= RETRY_ATTEMPTS:
+                continue  # "sending": a crash mid-post, which start-up settles
+            subscription = self.store.subscription(entry.subscription_id)
+            if subscription is None or subscription.paused:
+                continue
+            if now - datetime.fromisoformat(entry.period) > MISFIRE_GRACE[subscription.cadence]:
+                continue
+            delay = RETRY_FIRST_DELAY * 2 ** max(entry.attempts - 1, 0)
+            if now < datetime.fromisoformat(entry.updated_at) + delay:
+                continue
+            log.info("retrying digest %s of subscription %d (try %d)",
+                     entry.period, subscription.id, entry.attempts + 1)  # fmt: skip
+            result = await self.deliver(subscription, entry.period)
+            outcomes.append((subscription.id, entry.period, result))
+        return outcomes
 
     async def reconcile(self) -> list[tuple[int, str, str]]:
         """At start-up: settle uncertain ledger entries, then post every digest that is due."""
@@ -237,6 +271,13 @@ async def run_digest_job(subscription_id: int) -> None:
         log.warning("digest job for subscription %d ran with no runner", subscription_id)
         return
     await runner.run_due(subscription_id)
+
+
+async def run_retry_job() -> None:
+    """The sweep that retries failed posts."""
+    runner: DigestRunner | None = _active.get("runner")
+    if runner is not None:
+        await runner.retry_failed()
 
 
 async def run_rescan_job() -> None:
@@ -288,6 +329,13 @@ class DigestScheduler:
         for job in self.scheduler.get_jobs():
             if job.id.startswith("digest-") and job.id not in known:
                 job.remove()
+        if self.scheduler.get_job(RETRY_JOB_ID) is None:
+            self.scheduler.add_job(
+                "bot.scheduling:run_retry_job",
+                IntervalTrigger(minutes=RETRY_SWEEP_MINUTES),
+                id=RETRY_JOB_ID,
+                misfire_grace_time=None,
+            )
         if self.rescan is not None and self.scheduler.get_job(RESCAN_JOB_ID) is None:
             self.scheduler.add_job(
                 "bot.scheduling:run_rescan_job",

@@ -17,6 +17,8 @@ import pytest
 
 from bot.digest_store import Claim, DigestStore, Subscription
 from bot.scheduling import (
+    RETRY_ATTEMPTS,
+    RETRY_JOB_ID,
     DeliveryBlocked,
     DigestRunner,
     DigestScheduler,
@@ -258,6 +260,63 @@ async def test_a_failed_post_is_retried_by_the_next_reconcile_without_duplicates
     await runner.reconcile()
     await runner.reconcile()
     assert channel.posts == [(2, marker_for(PERIOD))]
+
+
+async def test_a_failed_post_is_retried_with_backoff_while_still_on_time(store):
+    channel = MemoryChannel()
+    channel.fail_with = RuntimeError("503 Service Unavailable")
+    now = MONDAY
+    runner = DigestRunner(store, lambda sub, prev: ("digest", None), channel, clock=lambda: now)
+    sub = subscribe(store)
+    assert await runner.run_due(sub.id) == "failed"
+    assert await runner.retry_failed() == []  # not before the first delay
+    now = MONDAY + timedelta(minutes=6)
+    assert await runner.retry_failed() == [(sub.id, PERIOD, "failed")]  # still down
+    now += timedelta(minutes=6)
+    assert await runner.retry_failed() == []  # the second delay is longer
+    channel.fail_with = None
+    now += timedelta(minutes=5)
+    assert await runner.retry_failed() == [(sub.id, PERIOD, "sent")]
+    now += timedelta(hours=1)
+    assert await runner.retry_failed() == []
+    assert channel.posts == [(2, marker_for(PERIOD))]
+    assert store.ledger_state(sub.id, PERIOD) is Claim.DONE
+
+
+async def test_retries_stop_after_the_grace_time_or_the_last_attempt(store):
+    channel = MemoryChannel()
+    channel.fail_with = RuntimeError("503 Service Unavailable")
+    now = MONDAY
+    runner = DigestRunner(store, lambda sub, prev: ("digest", None), channel, clock=lambda: now)
+    sub = subscribe(store)
+    await runner.run_due(sub.id)
+    tries = 1
+    for _ in range(50):
+        now += timedelta(minutes=30)
+        tries += len(await runner.retry_failed())
+    assert tries == RETRY_ATTEMPTS
+    assert store.ledger_entry(sub.id, PERIOD).attempts == RETRY_ATTEMPTS
+    now = MONDAY + timedelta(days=3)  # the week's digest is too late now, even for a new try
+    channel.fail_with = None
+    store._conn.execute("UPDATE ledger SET attempts = 1")
+    assert await runner.retry_failed() == []
+    assert channel.posts == []
+
+
+def test_the_scheduler_keeps_one_retry_sweep_across_restarts(tmp_path):
+    store = DigestStore(tmp_path / "bot.db")
+    runner = make_runner(store, MemoryChannel(), MONDAY)
+
+    async def start_twice() -> list[str]:
+        for _ in range(2):
+            scheduler = DigestScheduler(runner, tmp_path / "bot.db")
+            scheduler.start(paused=True)
+            ids = list(scheduler.job_ids())
+            scheduler.shutdown()
+        return ids
+
+    assert asyncio.run(start_twice()) == [RETRY_JOB_ID]
+    store.close()
 
 
 # --------------------------------------------------------------------- the scheduler
