@@ -90,13 +90,18 @@ def latest_fire_time(trigger: CronTrigger, now: datetime) -> datetime | None:
     last = None
     while fire is not None and fire <= now:
         last = fire
-        fire = trigger.get_next_fire_time(fire, fire + timedelta(seconds=1))
+        # Step on in UTC: local arithmetic on the second of two 02:30s (autumn) stands still.
+        fire = trigger.get_next_fire_time(fire, fire.astimezone(UTC) + timedelta(seconds=1))
     return last
 
 
 def period_key(fire_time: datetime) -> str:
-    """The ledger key of a scheduled run: local time and offset, e.g. 2024-03-25T09:00+01:00."""
-    return fire_time.isoformat(timespec="minutes")
+    """The ledger key of a scheduled run: local time and offset, e.g. 2024-03-25T09:00+01:00.
+
+    A local time the autumn clock change repeats (02:30 twice) is one period, keyed by its first
+    occurrence: the trigger fires at both, and the ledger lets only one digest out.
+    """
+    return fire_time.replace(fold=0).isoformat(timespec="minutes")
 
 
 def marker_for(period: str) -> str:

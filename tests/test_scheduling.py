@@ -82,6 +82,25 @@ def test_daily_trigger_fires_every_day_at_the_local_time():
     ]
 
 
+def test_a_daily_time_the_autumn_change_repeats_is_one_period_and_never_hangs():
+    trigger = digest_trigger(subscription(cadence="daily", time="02:30"))
+    # 27 Oct 2024: 02:30 Berlin happens at 00:30 UTC (CEST) and again at 01:30 UTC (CET)
+    first = latest_fire_time(trigger, datetime(2024, 10, 27, 0, 31, tzinfo=UTC))
+    second = latest_fire_time(trigger, datetime(2024, 10, 27, 1, 31, tzinfo=UTC))
+    assert second.astimezone(UTC) - first.astimezone(UTC) == timedelta(hours=1)
+    assert period_key(first) == period_key(second) == "2024-10-27T02:30+02:00"
+    later = latest_fire_time(trigger, datetime(2024, 10, 29, 12, 0, tzinfo=UTC))
+    assert later == datetime(2024, 10, 29, 2, 30, tzinfo=BERLIN)
+
+
+def test_a_daily_time_the_spring_change_skips_still_gets_its_digest():
+    trigger = digest_trigger(subscription(cadence="daily", time="02:30"))
+    # 31 Mar 2024: clocks jump from 02:00 to 03:00 in Berlin; that day's run is not lost
+    fire = latest_fire_time(trigger, datetime(2024, 3, 31, 3, 0, tzinfo=UTC))
+    assert fire is not None and fire.astimezone(UTC).date().isoformat() == "2024-03-31"
+    assert period_key(fire).startswith("2024-03-31T")
+
+
 def test_latest_fire_time_is_the_last_run_at_or_before_now():
     trigger = digest_trigger(subscription())
     now = datetime(2024, 4, 3, 12, 0, tzinfo=UTC)
@@ -281,6 +300,22 @@ async def test_a_failed_post_is_retried_with_backoff_while_still_on_time(store):
     assert await runner.retry_failed() == []
     assert channel.posts == [(2, marker_for(PERIOD))]
     assert store.ledger_state(sub.id, PERIOD) is Claim.DONE
+
+
+async def test_one_digest_on_the_day_the_clocks_go_back(store):
+    channel = MemoryChannel()
+    sub, _ = store.subscribe(
+        guild_id=1, channel_id=2, cadence="daily", time="02:30", timezone="Europe/Berlin",
+        now="2024-10-20T00:00:00+00:00",
+    )  # fmt: skip
+    outcomes = []
+    for fired in (
+        datetime(2024, 10, 27, 0, 30, 5, tzinfo=UTC),
+        datetime(2024, 10, 27, 1, 30, 5, tzinfo=UTC),
+    ):
+        outcomes.append(await make_runner(store, channel, fired).run_due(sub.id))
+    assert outcomes == ["sent", "already sent"]
+    assert channel.posts == [(2, marker_for("2024-10-27T02:30+02:00"))]
 
 
 async def test_retries_stop_after_the_grace_time_or_the_last_attempt(store):
