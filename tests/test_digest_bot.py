@@ -258,3 +258,41 @@ async def test_posting_retries_429_and_5xx_with_backoff(seed_digest):
     with pytest.raises(discord.HTTPException):
         await poster.post(sub, seed_digest, "m")
     assert delays == [2.0, 4.0, 2.0, 4.0, 8.0] and stubborn.sent == 0
+
+
+async def test_the_periodic_rescan_makes_new_corpus_files_searchable(fake_discord, tmp_path):
+    import shutil
+
+    from bot import scheduling
+    from bot.client import create_bot
+    from index.embedding import FakeEmbedder
+    from index.library import Library
+    from index.pipeline import Indexer
+    from index.store import Store
+    from tests.conftest import SEEDS
+    from tests.discord_fixtures import test_settings
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    shutil.copy(sorted(SEEDS.iterdir())[0], corpus)
+    Indexer(Store(tmp_path / "index.db"), FakeEmbedder()).run([corpus])
+    library = Library(Store(tmp_path / "index.db"), FakeEmbedder())
+    settings = test_settings(
+        briefbot_corpus=str(corpus), scheduler_db=str(tmp_path / "bot.db"), rescan_minutes=30
+    )
+    bot = create_bot(settings, library)
+    await bot.login("fake-bot-token")
+    try:
+        job = bot.get_cog("Digests").scheduler.scheduler.get_job(scheduling.RESCAN_JOB_ID)
+        assert job.trigger.interval.total_seconds() == 30 * 60
+        (corpus / "walrus.md").write_text(
+            "# Walrus colonies on Svalbard\n\n"
+            + "Researchers counted walrus colonies along the Svalbard coast this summer. " * 3,
+            encoding="utf-8",
+        )
+        assert not any(h.document.title.startswith("Walrus") for h in library.search("walrus"))
+        await scheduling.run_rescan_job()
+        hits = library.search("walrus colonies Svalbard", k=3)
+        assert hits and hits[0].document.title == "Walrus colonies on Svalbard"
+    finally:
+        await bot.close()
