@@ -14,6 +14,7 @@ from discord.ext import commands
 
 from bot import errors
 from bot.settings import Settings, load_settings
+from bot.views import DYNAMIC_ITEMS
 from index.errors import BriefbotError, IndexMissing
 from index.library import Library
 
@@ -72,6 +73,7 @@ class BriefBot(commands.Bot):
         # Load the model before going online so the first /brief does not wait for it.
         await asyncio.to_thread(self._library.embedder.encode_queries, ["warm up"])
         errors.install(self.tree)
+        self.add_dynamic_items(*DYNAMIC_ITEMS)  # buttons that outlive their views and restarts
         for extension in EXTENSIONS:
             await self.load_extension(extension)
         await self.sync_commands()

@@ -24,6 +24,7 @@ GENERIC = "Something went wrong on my side; it has been logged. Please try again
 INDEX_MISSING = "The corpus index is not ready yet: an admin needs to run `briefbot index`."
 INDEX_INCOMPATIBLE = "The corpus index needs rebuilding (`briefbot index --rebuild`): ask an admin."
 NOT_YOURS = "These buttons belong to whoever asked; run the command yourself to page through."
+PAGES_EXPIRED = "These pages have expired; run the command again to page through it."
 
 
 def _sentence(text: str) -> str:

@@ -1,16 +1,23 @@
-"""Buttons: Previous/Next owned by the asker, and a Sources button per brief result."""
+"""Buttons: Previous/Next owned by the asker, and a Sources button per brief result.
+
+All are dynamic items (their state is in the custom id), registered with the bot in
+``setup_hook``: Sources keeps working on old briefs; a page button whose pages are gone says so.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import re
+import secrets
+import weakref
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import discord
 
 from bot.embeds import Page, sources_embeds
-from bot.errors import NOT_YOURS, report_error
+from bot.errors import NOT_YOURS, PAGES_EXPIRED, report_error
 from briefings.sources import passage_sources
 
 if TYPE_CHECKING:
@@ -34,43 +41,96 @@ async def send_sources(interaction: discord.Interaction, passage_id: int | str) 
     )
 
 
-class SourcesButton(discord.ui.Button["Paginator"]):
-    """Shows a quote's sources to whoever presses it (read-only, so not owner-restricted)."""
+class SourcesButton(
+    discord.ui.DynamicItem[discord.ui.Button[Any]],
+    template=r"briefbot:sources:(?P<passage_id>[0-9]+)",
+):
+    """Shows a quote's sources to whoever presses it, on any brief however old.
+
+    A dynamic item (registered in ``setup_hook``): the passage id is in the custom id, so the
+    button works after the view timed out and after a restart.
+    """
 
     def __init__(self, passage_id: int) -> None:
         super().__init__(
-            label=f"Sources P{passage_id}",
-            style=discord.ButtonStyle.secondary,
-            custom_id=f"briefbot:sources:{passage_id}",
+            discord.ui.Button(
+                label=f"Sources P{passage_id}",
+                style=discord.ButtonStyle.secondary,
+                custom_id=f"briefbot:sources:{passage_id}",
+            ),
             row=0,
         )
         self.passage_id = passage_id
 
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str], /
+    ) -> SourcesButton:
+        return cls(int(match["passage_id"]))
+
     async def callback(self, interaction: discord.Interaction) -> None:
-        await send_sources(interaction, self.passage_id)
+        try:
+            await send_sources(interaction, self.passage_id)
+        except Exception as exc:  # every failure gets an answer
+            await report_error(interaction, exc)
 
 
-class PageButton(discord.ui.Button["Paginator"]):
-    def __init__(self, label: str, step: int, *, disabled: bool) -> None:
+def live_paginators(client: discord.Client) -> weakref.WeakValueDictionary[str, Paginator]:
+    """This client's paginators by id: a page button whose paginator is gone (timed out, or the
+    bot restarted) says so instead of failing silently."""
+    found = getattr(client, "_briefbot_paginators", None)
+    if found is None:
+        found = weakref.WeakValueDictionary()
+        setattr(client, "_briefbot_paginators", found)  # noqa: B010
+    return found
+
+
+class PageButton(
+    discord.ui.DynamicItem[discord.ui.Button[Any]],
+    template=r"briefbot:page:(?P<pages>[0-9a-f]+):(?P<step>next|previous)",
+):
+    def __init__(self, pages_id: str, step: int, *, disabled: bool = False) -> None:
         super().__init__(
-            label=label,
-            style=discord.ButtonStyle.primary,
-            custom_id=f"briefbot:page:{'next' if step > 0 else 'previous'}",
-            disabled=disabled,
+            discord.ui.Button(
+                label="Next ▶" if step > 0 else "◀ Previous",
+                style=discord.ButtonStyle.primary,
+                custom_id=f"briefbot:page:{pages_id}:{'next' if step > 0 else 'previous'}",
+                disabled=disabled,
+            ),
             row=1,
         )
+        self.pages_id = pages_id
         self.step = step
 
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str], /
+    ) -> PageButton:
+        return cls(match["pages"], +1 if match["step"] == "next" else -1)
+
     async def callback(self, interaction: discord.Interaction) -> None:
-        assert self.view is not None
-        await self.view.turn(interaction, self.step)
+        paginator = live_paginators(interaction.client).get(self.pages_id)
+        try:
+            if paginator is None or paginator.is_finished():
+                await interaction.response.send_message(
+                    PAGES_EXPIRED, ephemeral=True, allowed_mentions=NO_MENTIONS
+                )
+                return
+            await paginator.turn(interaction, self.step)
+        except Exception as exc:  # every failure gets an answer
+            await report_error(interaction, exc)
 
 
 class Paginator(discord.ui.View):
     """Pages of embeds; only ``owner_id`` may turn them, anyone may open a quote's sources."""
 
     def __init__(
-        self, pages: Sequence[Page], owner_id: int, *, timeout: float | None = VIEW_TIMEOUT
+        self,
+        pages: Sequence[Page],
+        owner_id: int,
+        *,
+        registry: weakref.WeakValueDictionary[str, Paginator] | None = None,
+        timeout: float | None = VIEW_TIMEOUT,
     ) -> None:
         super().__init__(timeout=timeout)
         if not pages:
@@ -79,6 +139,10 @@ class Paginator(discord.ui.View):
         self.owner_id = owner_id
         self.index = 0
         self.message: discord.Message | None = None
+        self.id = secrets.token_hex(6)
+        self._registry = registry
+        if registry is not None:
+            registry[self.id] = self
         self._build()
 
     @property
@@ -94,16 +158,16 @@ class Paginator(discord.ui.View):
         for passage_id in self.page.passage_ids:
             self.add_item(SourcesButton(passage_id))
         if len(self.pages) > 1:
-            self.add_item(PageButton("◀ Previous", -1, disabled=self.index == 0))
+            self.add_item(PageButton(self.id, -1, disabled=self.index == 0))
             self.add_item(
                 discord.ui.Button(
                     label=f"{self.index + 1}/{len(self.pages)}",
-                    custom_id="briefbot:page:counter",
+                    custom_id=f"briefbot:page:{self.id}:counter",
                     disabled=True,
                     row=1,
                 )
             )
-            self.add_item(PageButton("Next ▶", +1, disabled=self.index == len(self.pages) - 1))
+            self.add_item(PageButton(self.id, +1, disabled=self.index == len(self.pages) - 1))
 
     def message_kwargs(self) -> dict[str, Any]:
         """What to send or edit for the current page."""
@@ -134,27 +198,24 @@ class Paginator(discord.ui.View):
 
     async def on_timeout(self) -> None:
         # Page buttons stop working when the view expires: say so by disabling them.
+        if self._registry is not None:
+            self._registry.pop(self.id, None)
         if self.message is None:
             return
         for item in self.children:
             if isinstance(item, PageButton):
-                item.disabled = True
+                item.item.disabled = True
         try:
             await self.message.edit(view=self)
         except discord.HTTPException:
             log.debug("could not disable the buttons of message %s", self.message.id)
-
-    async def on_error(
-        self, interaction: discord.Interaction, error: Exception, item: discord.ui.Item[Any]
-    ) -> None:
-        await report_error(interaction, error)
 
 
 async def send_pages(
     interaction: discord.Interaction, pages: Sequence[Page], *, ephemeral: bool = False
 ) -> discord.Message:
     """Send paged embeds as the answer to a deferred interaction; the asker owns the buttons."""
-    paginator = Paginator(pages, interaction.user.id)
+    paginator = Paginator(pages, interaction.user.id, registry=live_paginators(interaction.client))
     kwargs = paginator.message_kwargs()
     message = await interaction.followup.send(wait=True, ephemeral=ephemeral, **kwargs)
     if paginator.has_items:
@@ -162,3 +223,6 @@ async def send_pages(
     else:
         paginator.stop()
     return message
+
+
+DYNAMIC_ITEMS: tuple[type[discord.ui.DynamicItem[Any]], ...] = (SourcesButton, PageButton)

@@ -140,7 +140,7 @@ async def dispatch(bot: discord.Client, payload: dict[str, Any]) -> None:
     """Feed an INTERACTION_CREATE through discord.py's gateway handler; wait until handled."""
     bot._connection.parse_interaction_create(payload)  # what the gateway calls
     current = asyncio.current_task()
-    names = ("CommandTree-invoker", "discord-ui-view-dispatch")
+    names = ("CommandTree-invoker", "discord-ui-view-dispatch", "discord-ui-dynamic-item")
     for _ in range(50):
         await asyncio.sleep(0)
         pending = [

@@ -119,20 +119,17 @@ async def test_long_briefs_page_with_buttons_only_the_asker_can_press(bot, fake_
     assert_message_within_limits(body)
     assert "page 1/2" in body["content"]
     nav = body["components"][-1]["components"]
-    assert [b["custom_id"] for b in nav] == [
-        "briefbot:page:previous",
-        "briefbot:page:counter",
-        "briefbot:page:next",
-    ]
+    assert [b["label"] for b in nav] == ["◀ Previous", "1/2", "Next ▶"]
     assert nav[0]["disabled"] and not nav[2].get("disabled", False)
+    next_id = nav[2]["custom_id"]
     sent = bot_message(fake_discord.sent[-1])
 
     fake_discord.requests.clear()
-    await dispatch(bot, button_click("briefbot:page:next", sent, user_id=BOB))
+    await dispatch(bot, button_click(next_id, sent, user_id=BOB))
     assert "belong to whoever asked" in only_ephemeral_reply(fake_discord)
 
     fake_discord.requests.clear()
-    await dispatch(bot, button_click("briefbot:page:next", sent, user_id=ALICE))
+    await dispatch(bot, button_click(next_id, sent, user_id=ALICE))
     [turn] = callbacks(fake_discord)
     assert turn.json["type"] == UPDATE
     page2 = turn.json["data"]
@@ -157,6 +154,27 @@ async def test_sources_button_shows_the_passage_provenance_ephemerally(bot, fake
     assert_message_within_limits(reply.json)
     label = button["label"].removeprefix("Sources ")
     assert label in reply.json["embeds"][0]["footer"]["text"]
+
+
+async def test_buttons_of_a_brief_from_before_a_restart(bot_factory, fake_discord):
+    first = await bot_factory()
+    await dispatch(first, slash("brief", topic="russia china partnership", count=10))
+    [answer] = followups(fake_discord)
+    sources_id = answer.json["components"][0]["components"][0]["custom_id"]
+    next_id = answer.json["components"][-1]["components"][2]["custom_id"]
+    sent = bot_message(fake_discord.sent[-1])
+    await first.close()
+
+    restarted = await bot_factory()
+    fake_discord.requests.clear()
+    await dispatch(restarted, button_click(sources_id, sent, user_id=BOB))
+    [reply] = followups(fake_discord)  # Sources still answers, from the custom id alone
+    assert reply.json["flags"] & EPHEMERAL
+    assert sources_id.rsplit(":", 1)[1] in reply.json["embeds"][0]["footer"]["text"]
+
+    fake_discord.requests.clear()
+    await dispatch(restarted, button_click(next_id, sent, user_id=ALICE))
+    assert "expired" in only_ephemeral_reply(fake_discord)  # pages are gone: said, not silent
 
 
 async def test_sources_shows_document_context_and_lookalikes(bot, fake_discord, seeds_library):
