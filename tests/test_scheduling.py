@@ -281,22 +281,37 @@ async def test_a_failed_post_is_retried_by_the_next_reconcile_without_duplicates
     assert channel.posts == [(2, marker_for(PERIOD))]
 
 
-async def test_a_failed_post_is_retried_with_backoff_while_still_on_time(store):
+class Clock:
+    """A clock the test moves."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def failing_runner(store) -> tuple[MemoryChannel, Clock, DigestRunner]:
+    """A runner on Monday morning whose channel answers 503 until told otherwise."""
     channel = MemoryChannel()
     channel.fail_with = RuntimeError("503 Service Unavailable")
-    now = MONDAY
-    runner = DigestRunner(store, lambda sub, prev: ("digest", None), channel, clock=lambda: now)
+    clock = Clock(MONDAY)
+    return channel, clock, DigestRunner(store, lambda s, p: ("digest", None), channel, clock=clock)
+
+
+async def test_a_failed_post_is_retried_with_backoff_while_still_on_time(store):
+    channel, clock, runner = failing_runner(store)
     sub = subscribe(store)
     assert await runner.run_due(sub.id) == "failed"
     assert await runner.retry_failed() == []  # not before the first delay
-    now = MONDAY + timedelta(minutes=6)
+    clock.now += timedelta(minutes=6)
     assert await runner.retry_failed() == [(sub.id, PERIOD, "failed")]  # still down
-    now += timedelta(minutes=6)
+    clock.now += timedelta(minutes=6)
     assert await runner.retry_failed() == []  # the second delay is longer
     channel.fail_with = None
-    now += timedelta(minutes=5)
+    clock.now += timedelta(minutes=5)
     assert await runner.retry_failed() == [(sub.id, PERIOD, "sent")]
-    now += timedelta(hours=1)
+    clock.now += timedelta(hours=1)
     assert await runner.retry_failed() == []
     assert channel.posts == [(2, marker_for(PERIOD))]
     assert store.ledger_state(sub.id, PERIOD) is Claim.DONE
@@ -319,19 +334,16 @@ async def test_one_digest_on_the_day_the_clocks_go_back(store):
 
 
 async def test_retries_stop_after_the_grace_time_or_the_last_attempt(store):
-    channel = MemoryChannel()
-    channel.fail_with = RuntimeError("503 Service Unavailable")
-    now = MONDAY
-    runner = DigestRunner(store, lambda sub, prev: ("digest", None), channel, clock=lambda: now)
+    channel, clock, runner = failing_runner(store)
     sub = subscribe(store)
     await runner.run_due(sub.id)
     tries = 1
     for _ in range(50):
-        now += timedelta(minutes=30)
+        clock.now += timedelta(minutes=30)
         tries += len(await runner.retry_failed())
     assert tries == RETRY_ATTEMPTS
     assert store.ledger_entry(sub.id, PERIOD).attempts == RETRY_ATTEMPTS
-    now = MONDAY + timedelta(days=3)  # the week's digest is too late now, even for a new try
+    clock.now = MONDAY + timedelta(days=3)  # the week's digest is too late now, even for a try
     channel.fail_with = None
     store._conn.execute("UPDATE ledger SET attempts = 1")
     assert await runner.retry_failed() == []
