@@ -40,6 +40,18 @@ BOT_USER = {
     "bot": True,
 }
 
+# What every message object carries that these tests never vary.
+MESSAGE_FIELDS: dict[str, Any] = {
+    "timestamp": "2024-01-01T00:00:00+00:00",
+    "edited_timestamp": None,
+    "tts": False,
+    "mention_everyone": False,
+    "mentions": [],
+    "mention_roles": [],
+    "attachments": [],
+    "pinned": False,
+}
+
 
 # ------------------------------------------------------------- the recording fake --
 @dataclass
@@ -78,14 +90,7 @@ class FakeDiscord:
             "embeds": body.get("embeds") or [],
             "components": body.get("components") or [],
             "flags": body.get("flags", 0),
-            "timestamp": "2024-01-01T00:00:00+00:00",
-            "edited_timestamp": None,
-            "tts": False,
-            "mention_everyone": False,
-            "mentions": [],
-            "mention_roles": [],
-            "attachments": [],
-            "pinned": False,
+            **MESSAGE_FIELDS,
             "application_id": str(APPLICATION_ID),
         }
 

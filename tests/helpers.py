@@ -8,7 +8,7 @@ from typing import Any
 
 import discord
 
-from tests.discord_fixtures import APPLICATION_ID, BOT_USER
+from tests.discord_fixtures import APPLICATION_ID, BOT_USER, MESSAGE_FIELDS
 
 GUILD_ID = 700000000000000001
 CHANNEL_ID = 700000000000000002
@@ -103,14 +103,7 @@ def message_payload(
         "embeds": embeds or [],
         "components": [],
         "flags": 0,
-        "timestamp": "2024-01-01T00:00:00+00:00",
-        "edited_timestamp": None,
-        "tts": False,
-        "mention_everyone": False,
-        "mentions": [],
-        "mention_roles": [],
-        "attachments": [],
-        "pinned": False,
+        **MESSAGE_FIELDS,
     }
 
 
