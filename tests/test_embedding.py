@@ -77,3 +77,16 @@ def test_half_precision_layers_that_disagree_are_not_used(monkeypatch) -> None:
     encoder = minilm.BertEncoder(model.state_dict(), config)
     assert encoder.weights == "float32"
     assert _agree(model, encoder, ids, mask) > 0.99999
+
+
+def test_without_the_half_precision_kernel_queries_run_in_float32(monkeypatch) -> None:
+    from index import minilm
+
+    def unavailable(weight, bias):
+        raise RuntimeError("Your CPU does not support FBGEMM.")
+
+    model, config, ids, mask = _tiny_bert()
+    monkeypatch.setattr(minilm, "_half_linear", unavailable)
+    encoder = minilm.BertEncoder(model.state_dict(), config)
+    assert encoder.weights == "float32"
+    assert _agree(model, encoder, ids, mask) > 0.99999
