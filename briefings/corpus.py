@@ -36,7 +36,7 @@ def corpus_overview(library: Library) -> CorpusOverview:
         CorpusEntry(
             d.doc_id,
             d.source_id,
-            d.title,
+            d.display_title,
             d.authors,
             d.published,
             d.site,

@@ -443,7 +443,8 @@ def build_digest(
         themes=tuple(themes),
         more_themes=max(0, len(model.themes) - max_themes),
         new_documents=tuple(
-            NewDocument(d, state.documents[d].source_id, state.documents[d].title) for d in new_docs
+            NewDocument(d, state.documents[d].source_id, state.documents[d].display_title)
+            for d in new_docs
         ),
         changes=tuple(changes),
         first=previous is None,

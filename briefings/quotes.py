@@ -49,7 +49,7 @@ class Quote:
             end=passage.end,
             doc_id=document.doc_id,
             source_id=document.source_id,
-            title=document.title,
+            title=document.display_title,
             authors=document.authors,
             published=document.published,
             url=document.url,

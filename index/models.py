@@ -19,6 +19,25 @@ class Document:
     site: str | None = None
     path: str | None = None  # the file it came from, when it came from a file
 
+    @property
+    def display_title(self) -> str:
+        """The title; for a page without one, its opening words and its source (never blank)."""
+        if self.title:
+            return self.title
+        opening = opening_words(self.text)
+        return f"“{opening}” ({self.source_id})" if opening else self.source_id
+
+
+def opening_words(text: str, limit: int = 70) -> str:
+    """The first words of ``text``, cut at a word boundary within ``limit`` characters (…)."""
+    words = text.split()
+    shown = ""
+    for word in words:
+        if len(shown) + len(word) + 1 > limit:
+            return shown.rstrip(",;:") + "…"
+        shown = f"{shown} {word}" if shown else word
+    return shown
+
 
 @dataclass(frozen=True)
 class Passage:

@@ -102,3 +102,18 @@ def test_sources_shows_the_passage_in_its_context(fake_library: Library) -> None
         assert view.before in doc.text[: view.quote.start]
     assert view.after and view.after in doc.text[view.quote.end :]
     assert all(other.doc_id != view.quote.doc_id for other in view.same_elsewhere)
+
+
+def test_a_page_without_a_title_is_cited_by_its_opening_words_and_file(fake_library) -> None:
+    from briefings.corpus import corpus_overview
+
+    untitled = "004_4ee72bb1d8602485.txt"  # a seed whose page carries no title
+    [entry] = [e for e in corpus_overview(fake_library).entries if e.source_id == untitled]
+    assert (
+        entry.title
+        == f"“The beginning of 2022 saw Russia threaten war in Ukraine, China loom…” ({untitled})"
+    )
+    brief = make_brief(fake_library, "Japanese thinking on the Japan-US alliance", k=5)
+    assert {q.title for q in brief.quotes if q.source_id == untitled} == {entry.title}
+    # machine-readable output keeps the page's own (empty) title
+    assert fake_library.document(entry.doc_id).title == ""
