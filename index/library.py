@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Iterator, Mapping, ValuesView
+from collections.abc import Iterable, Iterator, Mapping, ValuesView
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -231,17 +231,19 @@ class Library:
         if filters is None or (not filters.source and not filters.since and not filters.doc_ids):
             return None
         positions = state.positions()
-        ok = np.ones(len(state.snapshot.doc_ids), dtype=bool)
+
+        def flags(doc_ids: Iterable[str]) -> np.ndarray:
+            keep = np.zeros(len(positions), dtype=bool)
+            keep[[positions[d] for d in doc_ids if d in positions]] = True
+            return keep
+
+        ok = np.ones(len(positions), dtype=bool)
         if filters.since:
             ok &= state.published(self.store) >= filters.since
-        for wanted, given in (
-            (filters.doc_ids, bool(filters.doc_ids)),
-            (self.match_source(filters.source) if filters.source else (), bool(filters.source)),
-        ):
-            if given:
-                keep = np.zeros_like(ok)
-                keep[[positions[d] for d in wanted if d in positions]] = True
-                ok &= keep
+        if filters.doc_ids:
+            ok &= flags(filters.doc_ids)
+        if filters.source:
+            ok &= flags(self.match_source(filters.source))
         return _Allowed(ok, positions)
 
     def match_source(self, source: str) -> set[str]:
