@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import threading
@@ -83,23 +84,52 @@ class _State:
     snapshot: VectorSnapshot
     vectors: VectorIndex
     documents: Mapping[str, Document]
-    # For filtered searches, built on first use: snapshot document id → position, and the
-    # publication date of each position ('' when unknown), so a date filter is one comparison.
+    # For filtered searches, built on first use from the documents' short fields (no texts):
+    # snapshot document id → position, each position's date ('' when unknown) so that a date
+    # filter is one comparison, and its lower-cased title, site and authors for source filters.
     _positions: dict[str, int] | None = None
     _published: np.ndarray | None = None
+    _ids: dict[str, set[int]] | None = None
+    _labels: list[str] | None = None
 
     def positions(self) -> dict[str, int]:
         if self._positions is None:
             self._positions = {d: i for i, d in enumerate(self.snapshot.doc_ids)}
         return self._positions
 
+    def _load_labels(self, store: Store) -> None:
+        positions = self.positions()
+        published = [""] * len(positions)
+        labels = [""] * len(positions)
+        ids: dict[str, set[int]] = {}
+        for doc_id, source_id, title, site, date, authors in store.document_labels():
+            pos = positions.get(doc_id)
+            if pos is None:
+                continue  # no passages: nothing to show
+            published[pos] = date or ""
+            # NUL never occurs in a needle, so a match never spans two fields.
+            labels[pos] = "\0".join([title, site or "", *json.loads(authors)]).lower()
+            for key in {doc_id.lower(), source_id.lower()}:
+                ids.setdefault(key, set()).add(pos)
+        self._published = np.array(published, dtype=str)
+        self._labels, self._ids = labels, ids
+
     def published(self, store: Store) -> np.ndarray:
         if self._published is None:
-            dates = store.published_dates()
-            self._published = np.array(
-                [dates.get(d) or "" for d in self.snapshot.doc_ids], dtype=str
-            )
+            self._load_labels(store)
+        assert self._published is not None
         return self._published
+
+    def from_source(self, store: Store, source: str) -> list[int]:
+        """Positions of documents whose id or source id is ``source`` (any case), or whose
+        title, site or an author contains it."""
+        if self._labels is None or self._ids is None:
+            self._load_labels(store)
+        assert self._labels is not None and self._ids is not None
+        needle = source.strip().lower()
+        found = set(self._ids.get(needle, ()))
+        found.update(i for i, label in enumerate(self._labels) if needle in label)
+        return sorted(found)
 
 
 class _Allowed:
@@ -232,23 +262,24 @@ class Library:
             return None
         positions = state.positions()
 
-        def flags(doc_ids: Iterable[str]) -> np.ndarray:
+        def flags(rows: Iterable[int]) -> np.ndarray:
             keep = np.zeros(len(positions), dtype=bool)
-            keep[[positions[d] for d in doc_ids if d in positions]] = True
+            keep[list(rows)] = True
             return keep
 
         ok = np.ones(len(positions), dtype=bool)
         if filters.since:
             ok &= state.published(self.store) >= filters.since
         if filters.doc_ids:
-            ok &= flags(filters.doc_ids)
+            ok &= flags(positions[d] for d in filters.doc_ids if d in positions)
         if filters.source:
-            ok &= flags(self.match_source(filters.source))
+            ok &= flags(state.from_source(self.store, filters.source))
         return _Allowed(ok, positions)
 
     def match_source(self, source: str) -> set[str]:
         """Documents whose id or source id is ``source``, or whose title, site or author has it."""
-        return self.store.documents_from(source)
+        state = self.refresh()
+        return {state.snapshot.doc_ids[i] for i in state.from_source(self.store, source)}
 
     def search(
         self,

@@ -120,10 +120,6 @@ class VectorSnapshot:
     matrix: np.ndarray  # float32, L2-normalised rows
 
 
-def _lower(text: str | None) -> str:
-    return (text or "").lower()
-
-
 class Store:
     """A briefbot index in one SQLite file (WAL: one writer and many readers at a time)."""
 
@@ -136,8 +132,6 @@ class Store:
         conn = sqlite3.connect(
             self.path, isolation_level=None, check_same_thread=False, timeout=30.0
         )
-        # Python's lower(), not SQLite's ASCII-only one: source filters match "Ž" as users expect.
-        conn.create_function("py_lower", 1, _lower, deterministic=True)
         self.db = sqlite_utils.Database(conn)
         self._lock = threading.RLock()
         with self._lock:
@@ -620,25 +614,12 @@ class Store:
         with self._lock:
             return [r[0] for r in self.db.execute("SELECT doc_id FROM documents ORDER BY doc_id")]
 
-    def published_dates(self) -> dict[str, str | None]:
-        """Each document's publication date (ISO), without reading any text."""
+    def document_labels(self) -> list[tuple[str, str, str, str | None, str | None, str]]:
+        """Each document's id, source id, title, site, date and authors (JSON); no texts."""
         with self._lock:
-            return dict(self.db.execute("SELECT doc_id, published FROM documents").fetchall())
-
-    def documents_from(self, source: str) -> set[str]:
-        """Documents whose id or source id is ``source`` or whose title, site or author has it.
-
-        Case-insensitive, in one query that reads no document text (fast at 10^5 documents).
-        """
-        needle = _lower(source.strip())
-        sql = (
-            "SELECT doc_id FROM documents WHERE py_lower(doc_id) = ? OR py_lower(source_id) = ?"
-            " OR instr(py_lower(title), ?) OR instr(py_lower(coalesce(site, '')), ?)"
-            " OR EXISTS (SELECT 1 FROM json_each(documents.authors)"
-            " WHERE instr(py_lower(json_each.value), ?))"
-        )
-        with self._lock:
-            return {r[0] for r in self.db.execute(sql, [needle] * 5)}
+            return self.db.execute(
+                "SELECT doc_id, source_id, title, site, published, authors FROM documents"
+            ).fetchall()
 
     def passage_ids(self) -> np.ndarray:
         """Every passage id, ascending (int64)."""
