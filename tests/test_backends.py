@@ -12,7 +12,7 @@ from index.lexical import FtsLexical, TantivyLexical, make_lexical_index
 from index.models import Document
 from index.pipeline import content_hash
 from index.store import NewPassage, Store
-from index.vectors import Int8VectorIndex, NumpyVectorIndex, make_vector_index
+from index.vectors import HalfVectorIndex, Int8VectorIndex, NumpyVectorIndex, make_vector_index
 
 ARTICLES = {
     "pipes": (
@@ -157,33 +157,49 @@ def _unit_rows(n: int, dim: int, seed: int) -> np.ndarray:
     return rows / np.linalg.norm(rows, axis=1, keepdims=True)
 
 
-def test_int8_vectors_match_exact_top10_on_random_data() -> None:
+COMPACT = pytest.mark.parametrize("compact", [Int8VectorIndex, HalfVectorIndex])
+
+
+@COMPACT
+def test_compact_vectors_find_the_exact_top10_on_random_data(compact) -> None:
     matrix = _unit_rows(30_000, 96, 1)
     queries = _unit_rows(40, 96, 2)
-    exact, int8 = NumpyVectorIndex(matrix), Int8VectorIndex(matrix)
+    exact, index = NumpyVectorIndex(matrix), compact(matrix)
     recall = [
-        len(set(exact.search(q, 10)[0].tolist()) & set(int8.search(q, 10)[0].tolist())) / 10
+        len(set(exact.search(q, 10)[0].tolist()) & set(index.search(q, 10)[0].tolist())) / 10
         for q in queries
     ]
     assert np.mean(recall) >= 0.99
-    rows, scores = int8.search(queries[0], 10)
-    np.testing.assert_allclose(scores, matrix[rows] @ queries[0], rtol=1e-5)
+    rows, scores = index.search(queries[0], 10)
+    np.testing.assert_allclose(scores, matrix[rows] @ queries[0], rtol=1e-5)  # re-scored exactly
 
 
-def test_int8_vectors_respect_the_mask() -> None:
+@COMPACT
+def test_compact_vectors_respect_the_mask(compact) -> None:
     matrix = _unit_rows(2_000, 32, 3)
     mask = np.zeros(2_000, dtype=bool)
     mask[::7] = True
-    rows, _ = Int8VectorIndex(matrix).search(matrix[5], 20, mask)
+    rows, _ = compact(matrix).search(matrix[5], 20, mask)
     assert len(rows) == 20 and mask[rows].all()
     expected, _ = NumpyVectorIndex(matrix).search(matrix[5], 20, mask)
     assert rows.tolist() == expected.tolist()
 
 
-def test_auto_vector_backend_is_exact_numpy() -> None:
+def test_auto_backend_is_exact_in_memory_and_float16_over_a_sidecar(tmp_path: Path) -> None:
     assert isinstance(make_vector_index(_unit_rows(10, 8, 4), "auto"), NumpyVectorIndex)
     with pytest.raises(ValueError):
         make_vector_index(_unit_rows(10, 8, 4), "faiss")
+    np.save(tmp_path / "matrix.npy", _unit_rows(3_000, 32, 5))
+    mapped = np.load(tmp_path / "matrix.npy", mmap_mode="r")
+    first = make_vector_index(mapped, "auto")
+    assert isinstance(first, HalfVectorIndex)
+    assert (tmp_path / "matrix_f16.npy").exists()  # built once, beside the sidecar matrix
+    again = make_vector_index(mapped, "auto")
+    assert isinstance(again.half, np.memmap)  # the next cold start maps it back
+    query = np.asarray(mapped[7])
+    assert (
+        again.search(query, 5)[0].tolist() == NumpyVectorIndex(mapped).search(query, 5)[0].tolist()
+    )
 
 
 def test_bulk_loaded_passages_keep_their_offsets(store: Store) -> None:
