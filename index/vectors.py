@@ -105,12 +105,35 @@ class _RescoredIndex:
     def __init__(self, matrix: np.ndarray, shortlist: int) -> None:
         self.matrix = matrix
         self.shortlist = shortlist
+        self._file: int | None = None
+        filename = getattr(matrix, "filename", None)
+        if isinstance(matrix, np.memmap) and filename and matrix.flags.c_contiguous:
+            # Shortlisted rows of a memory-mapped matrix are read with pread, not through the
+            # map: page faults would map ~64 KB around each row (fault-around) and, query after
+            # query, the whole float32 matrix would become resident again.
+            self._file = os.open(filename, os.O_RDONLY)
+            self._offset = int(matrix.offset)
+            self._row_bytes = int(matrix.shape[1]) * matrix.dtype.itemsize
+
+    def __del__(self) -> None:
+        if getattr(self, "_file", None) is not None:
+            os.close(self._file)  # type: ignore[arg-type]
+
+    def exact_rows(self, rows: np.ndarray) -> np.ndarray:
+        """The float32 rows ``rows`` (ascending), exactly as stored."""
+        if self._file is None:
+            return np.asarray(self.matrix[rows], dtype=np.float32)
+        out = np.empty((len(rows), self.matrix.shape[1]), dtype=self.matrix.dtype)
+        size = self._row_bytes
+        for i, row in enumerate(rows.tolist()):
+            out[i] = np.frombuffer(os.pread(self._file, size, self._offset + row * size), out.dtype)
+        return out.astype(np.float32, copy=False)
 
     def __len__(self) -> int:
         return int(self.matrix.shape[0])
 
     def row(self, i: int) -> np.ndarray:
-        return np.asarray(self.matrix[i], dtype=np.float32)
+        return self.exact_rows(np.array([i]))[0]
 
     def approximate_scores(self, query: np.ndarray) -> np.ndarray:
         """Approximate inner products with ``query``, one per row (float32, writable)."""
@@ -135,7 +158,7 @@ class _RescoredIndex:
         if mask is not None:
             candidates = candidates[mask[candidates]]
         candidates = np.sort(candidates)  # ascending rows read the memory map in order
-        exact = np.asarray(self.matrix[candidates], dtype=np.float32) @ q
+        exact = self.exact_rows(candidates) @ q
         best = _top_k(exact, k)
         return candidates[best], exact[best]
 

@@ -374,3 +374,12 @@ def test_a_sidecar_build_removes_what_an_interrupted_build_left_behind(
     assert sorted(p.name for p in root.iterdir()) == sorted(
         [f"g{store.generation()}", building.name]
     )
+
+
+def test_rows_of_a_mapped_matrix_read_back_exactly(tmp_path: Path) -> None:
+    matrix = _unit_rows(5_000, 48, 6)
+    np.save(tmp_path / "matrix.npy", matrix)
+    index = make_vector_index(np.load(tmp_path / "matrix.npy", mmap_mode="r"), "half")
+    rows = np.array([0, 17, 4_999])
+    np.testing.assert_array_equal(index.exact_rows(rows), matrix[rows])
+    np.testing.assert_array_equal(index.row(17), matrix[17])
