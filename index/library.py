@@ -8,7 +8,7 @@ import os
 import threading
 from collections.abc import Iterable, Iterator, Mapping, ValuesView
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -79,28 +79,18 @@ class _LazyDocuments(Mapping[str, Document]):
         return {d.doc_id: d for d in self._store.documents()}.values()
 
 
-@dataclass
-class _State:
-    snapshot: VectorSnapshot
-    vectors: VectorIndex
-    documents: Mapping[str, Document]
-    # For filtered searches, built on first use from the documents' short fields (no texts):
-    # snapshot document id → position, each position's date ('' when unknown) so that a date
-    # filter is one comparison, and its lower-cased title, site and authors for source filters.
-    _positions: dict[str, int] | None = None
-    _published: np.ndarray | None = None
-    _ids: dict[str, set[int]] | None = None
-    _labels: list[str] | None = None
+@dataclass(frozen=True)
+class _Labels:
+    """What filters match, one entry per snapshot document position: read once per generation
+    from the documents' short fields (no texts)."""
 
-    def positions(self) -> dict[str, int]:
-        if self._positions is None:
-            self._positions = {d: i for i, d in enumerate(self.snapshot.doc_ids)}
-        return self._positions
+    published: np.ndarray  # ISO dates, '' when unknown: a date filter is one comparison
+    text: list[str]  # lower-cased title, site and authors, NUL-separated
+    ids: dict[str, set[int]]  # lower-cased doc id and source id → positions
 
-    def _load_labels(self, store: Store) -> None:
-        positions = self.positions()
-        published = [""] * len(positions)
-        labels = [""] * len(positions)
+    @classmethod
+    def load(cls, store: Store, positions: Mapping[str, int]) -> _Labels:
+        published, text = [""] * len(positions), [""] * len(positions)
         ids: dict[str, set[int]] = {}
         for doc_id, source_id, title, site, date, authors in store.document_labels():
             pos = positions.get(doc_id)
@@ -108,28 +98,37 @@ class _State:
                 continue  # no passages: nothing to show
             published[pos] = date or ""
             # NUL never occurs in a needle, so a match never spans two fields.
-            labels[pos] = "\0".join([title, site or "", *json.loads(authors)]).lower()
+            text[pos] = "\0".join([title, site or "", *json.loads(authors)]).lower()
             for key in {doc_id.lower(), source_id.lower()}:
                 ids.setdefault(key, set()).add(pos)
-        self._published = np.array(published, dtype=str)
-        self._labels, self._ids = labels, ids
+        return cls(np.array(published, dtype=str), text, ids)
 
-    def published(self, store: Store) -> np.ndarray:
-        if self._published is None:
-            self._load_labels(store)
-        assert self._published is not None
-        return self._published
-
-    def from_source(self, store: Store, source: str) -> list[int]:
+    def from_source(self, source: str) -> list[int]:
         """Positions of documents whose id or source id is ``source`` (any case), or whose
         title, site or an author contains it."""
-        if self._labels is None or self._ids is None:
-            self._load_labels(store)
-        assert self._labels is not None and self._ids is not None
         needle = source.strip().lower()
-        found = set(self._ids.get(needle, ()))
-        found.update(i for i, label in enumerate(self._labels) if needle in label)
+        found = set(self.ids.get(needle, ()))
+        found.update(i for i, label in enumerate(self.text) if needle in label)
         return sorted(found)
+
+
+@dataclass
+class _State:
+    snapshot: VectorSnapshot
+    vectors: VectorIndex
+    documents: Mapping[str, Document]
+    _labels: _Labels | None = None
+
+    @cached_property
+    def positions(self) -> dict[str, int]:
+        """Snapshot document id → position."""
+        return {d: i for i, d in enumerate(self.snapshot.doc_ids)}
+
+    def labels(self, store: Store) -> _Labels:
+        """For filtered searches, loaded on first use."""
+        if self._labels is None:
+            self._labels = _Labels.load(store, self.positions)
+        return self._labels
 
 
 class _Allowed:
@@ -260,7 +259,7 @@ class Library:
     def _allowed_docs(self, state: _State, filters: SearchFilters | None) -> _Allowed | None:
         if filters is None or (not filters.source and not filters.since and not filters.doc_ids):
             return None
-        positions = state.positions()
+        positions = state.positions
 
         def flags(rows: Iterable[int]) -> np.ndarray:
             keep = np.zeros(len(positions), dtype=bool)
@@ -269,17 +268,17 @@ class Library:
 
         ok = np.ones(len(positions), dtype=bool)
         if filters.since:
-            ok &= state.published(self.store) >= filters.since
+            ok &= state.labels(self.store).published >= filters.since
         if filters.doc_ids:
             ok &= flags(positions[d] for d in filters.doc_ids if d in positions)
         if filters.source:
-            ok &= flags(state.from_source(self.store, filters.source))
+            ok &= flags(state.labels(self.store).from_source(filters.source))
         return _Allowed(ok, positions)
 
     def match_source(self, source: str) -> set[str]:
         """Documents whose id or source id is ``source``, or whose title, site or author has it."""
         state = self.refresh()
-        return {state.snapshot.doc_ids[i] for i in state.from_source(self.store, source)}
+        return {state.snapshot.doc_ids[i] for i in state.labels(self.store).from_source(source)}
 
     def search(
         self,
@@ -410,8 +409,8 @@ class Library:
         state = self.require_passages()
         snap = state.snapshot
         mask = None
-        if exclude_doc is not None and exclude_doc in snap.doc_ids:
-            mask = snap.doc_index != snap.doc_ids.index(exclude_doc)
+        if exclude_doc is not None and exclude_doc in state.positions:
+            mask = snap.doc_index != state.positions[exclude_doc]
         rows, sims = state.vectors.search(vector, k * 4, mask)
         ids = [int(snap.ids[r]) for r in rows]
         passages = self.store.passages(ids)

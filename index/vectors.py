@@ -12,7 +12,6 @@ then keeps ~0.8 GB resident at 1M instead of the 1.5 GB float32 matrix.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import warnings
@@ -232,9 +231,9 @@ class HalfVectorIndex(_RescoredIndex):
 
 
 def _cached_codes(
-    matrix: np.ndarray, make: Callable[[np.ndarray], dict[str, np.ndarray]]
-) -> dict[str, np.ndarray] | None:
-    """Codes ``make(matrix)`` of a memory-mapped sidecar matrix, cached beside it as .npy files.
+    matrix: np.ndarray, names: tuple[str, ...], make: Callable[[np.ndarray], tuple[np.ndarray, ...]]
+) -> tuple[np.ndarray, ...] | None:
+    """Codes ``make(matrix)`` of a memory-mapped sidecar matrix, cached beside it as NAME.npy.
 
     None for an in-memory matrix (small indexes: built each time). Codes are read back
     memory-mapped; a read-only folder only costs rebuilding them at the next cold start.
@@ -243,48 +242,36 @@ def _cached_codes(
     if not isinstance(matrix, np.memmap) or not filename:
         return None
     folder = Path(filename).parent
-    expected = make.__name__
     try:
-        names = json.loads((folder / f"{expected}.json").read_text(encoding="utf-8"))
-        found = {n: np.load(folder / f"{n}.npy", mmap_mode="r") for n in names}
-        if all(len(a) == len(matrix) for a in found.values()):
+        found = tuple(np.load(folder / f"{n}.npy", mmap_mode="r") for n in names)
+        if all(len(a) == len(matrix) for a in found):
             return found
     except (OSError, ValueError):
         pass
     made = make(matrix)
     try:
         remove_abandoned(folder)
-        for name, array in made.items():
+        for name, array in zip(names, made, strict=True):
             tmp = temp_path(folder / f"{name}.npy")
             with tmp.open("wb") as out:
                 np.save(out, array)
             os.replace(tmp, folder / f"{name}.npy")
-        (folder / f"{expected}.json").write_text(json.dumps(sorted(made)), encoding="utf-8")
     except OSError as exc:
-        log.info("could not cache %s in %s: %s", expected, folder, exc)
+        log.info("could not cache %s in %s: %s", ", ".join(names), folder, exc)
         return made
-    return {n: np.load(folder / f"{n}.npy", mmap_mode="r") for n in made}
-
-
-def int8_codes(matrix: np.ndarray) -> dict[str, np.ndarray]:
-    codes, scales = quantize_int8(matrix)
-    return {"int8_codes": codes, "int8_scales": scales}
-
-
-def half_rows(matrix: np.ndarray) -> dict[str, np.ndarray]:
-    return {"matrix_f16": to_float16(matrix)}
+    return tuple(np.load(folder / f"{n}.npy", mmap_mode="r") for n in names)
 
 
 def _cached_int8(matrix: np.ndarray) -> Int8VectorIndex:
-    codes = _cached_codes(matrix, int8_codes)
+    codes = _cached_codes(matrix, ("int8_codes", "int8_scales"), quantize_int8)
     if codes is None:
         return Int8VectorIndex(matrix)
-    return Int8VectorIndex(matrix, codes["int8_codes"], np.asarray(codes["int8_scales"]))
+    return Int8VectorIndex(matrix, codes[0], np.asarray(codes[1]))
 
 
 def _cached_half(matrix: np.ndarray) -> HalfVectorIndex:
-    codes = _cached_codes(matrix, half_rows)
-    return HalfVectorIndex(matrix, None if codes is None else codes["matrix_f16"])
+    codes = _cached_codes(matrix, ("matrix_f16",), lambda m: (to_float16(m),))
+    return HalfVectorIndex(matrix, None if codes is None else codes[0])
 
 
 def make_vector_index(matrix: np.ndarray, backend: str = "auto") -> VectorIndex:
