@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
@@ -35,7 +35,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from bot.digest_store import FAILED, Claim, DigestStore, Subscription
+from bot.digest_store import FAILED, Claim, DigestStore, LedgerEntry, Subscription
 
 log = logging.getLogger(__name__)
 
@@ -221,18 +221,24 @@ class DigestRunner:
             async with lock:
                 pass
 
+    def _unsettled(self, now: datetime) -> Iterator[tuple[LedgerEntry, Subscription, bool]]:
+        """Ledger entries left "sending" or "failed" of active subscriptions, and whether each is
+        now too late to post (past the misfire grace time)."""
+        for entry in self.store.uncertain():
+            subscription = self.store.subscription(entry.subscription_id)
+            if subscription is not None and not subscription.paused:
+                late = (
+                    now - datetime.fromisoformat(entry.period) > MISFIRE_GRACE[subscription.cadence]
+                )
+                yield entry, subscription, late
+
     async def retry_failed(self) -> list[tuple[int, str, str]]:
         """Try failed posts again whose backoff has passed, while they are still on time."""
         outcomes = []
         now = self.clock()
-        for entry in self.store.uncertain():
-            if entry.status != FAILED or entry.attempts >= RETRY_ATTEMPTS:
+        for entry, subscription, late in self._unsettled(now):
+            if late or entry.status != FAILED or entry.attempts >= RETRY_ATTEMPTS:
                 continue  # "sending": a crash mid-post, which start-up settles
-            subscription = self.store.subscription(entry.subscription_id)
-            if subscription is None or subscription.paused:
-                continue
-            if now - datetime.fromisoformat(entry.period) > MISFIRE_GRACE[subscription.cadence]:
-                continue
             delay = RETRY_FIRST_DELAY * 2 ** max(entry.attempts - 1, 0)
             if now < datetime.fromisoformat(entry.updated_at) + delay:
                 continue
@@ -246,11 +252,7 @@ class DigestRunner:
         """At start-up: settle uncertain ledger entries, then post every digest that is due."""
         outcomes = []
         now = self.clock()
-        for entry in self.store.uncertain():
-            subscription = self.store.subscription(entry.subscription_id)
-            if subscription is None or subscription.paused:
-                continue
-            late = now - datetime.fromisoformat(entry.period) > MISFIRE_GRACE[subscription.cadence]
+        for entry, subscription, late in self._unsettled(now):
             result = await self.deliver(subscription, entry.period, may_post=not late)
             outcomes.append((subscription.id, entry.period, result))
         for subscription in self.store.subscriptions():
