@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
+import weakref
 from pathlib import Path
 
 import aiohttp
@@ -14,7 +15,7 @@ from discord.ext import commands
 
 from bot import errors
 from bot.settings import Settings, load_settings
-from bot.views import DYNAMIC_ITEMS
+from bot.views import DYNAMIC_ITEMS, Paginator
 from index.errors import BriefbotError, IndexMissing
 from index.library import Library
 
@@ -59,6 +60,9 @@ class BriefBot(commands.Bot):
         )
         self.settings = settings
         self._library = library
+        # Live paginators by id: a page button whose paginator is gone (timed out, or the bot
+        # restarted) says so instead of failing silently.
+        self.paginators: weakref.WeakValueDictionary[str, Paginator] = weakref.WeakValueDictionary()
 
     @property
     def library(self) -> Library:

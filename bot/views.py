@@ -75,16 +75,6 @@ class SourcesButton(
             await report_error(interaction, exc)
 
 
-def live_paginators(client: discord.Client) -> weakref.WeakValueDictionary[str, Paginator]:
-    """This client's paginators by id: a page button whose paginator is gone (timed out, or the
-    bot restarted) says so instead of failing silently."""
-    found = getattr(client, "_briefbot_paginators", None)
-    if found is None:
-        found = weakref.WeakValueDictionary()
-        setattr(client, "_briefbot_paginators", found)  # noqa: B010
-    return found
-
-
 class PageButton(
     discord.ui.DynamicItem[discord.ui.Button[Any]],
     template=r"briefbot:page:(?P<pages>[0-9a-f]+):(?P<step>next|previous)",
@@ -109,7 +99,8 @@ class PageButton(
         return cls(match["pages"], +1 if match["step"] == "next" else -1)
 
     async def callback(self, interaction: discord.Interaction) -> None:
-        paginator = live_paginators(interaction.client).get(self.pages_id)
+        bot: BriefBot = interaction.client  # type: ignore[assignment]
+        paginator = bot.paginators.get(self.pages_id)
         try:
             if paginator is None or paginator.is_finished():
                 await interaction.response.send_message(
@@ -215,7 +206,8 @@ async def send_pages(
     interaction: discord.Interaction, pages: Sequence[Page], *, ephemeral: bool = False
 ) -> discord.Message:
     """Send paged embeds as the answer to a deferred interaction; the asker owns the buttons."""
-    paginator = Paginator(pages, interaction.user.id, registry=live_paginators(interaction.client))
+    bot: BriefBot = interaction.client  # type: ignore[assignment]
+    paginator = Paginator(pages, interaction.user.id, registry=bot.paginators)
     kwargs = paginator.message_kwargs()
     message = await interaction.followup.send(wait=True, ephemeral=ephemeral, **kwargs)
     if paginator.has_items:
