@@ -122,32 +122,26 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
-def _jsonl_records(path: str, what: str, fields: str) -> Iterator[tuple[int, str, dict]]:
-    """(line number, id, object) for each non-blank line; InputError naming the bad line."""
+def _jsonl_records(path: str, what: str, fields: str) -> Iterator[tuple[str, str, dict]]:
+    """(``PATH line N``, id, object) for each non-blank line; InputError naming the bad line."""
+    from index.ingest import jsonl_objects
+
     try:
-        lines = Path(path).read_text(encoding="utf-8").splitlines()
+        text = Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"cannot read {what} from {path}: {exc}") from exc
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise InputError(f"{path} line {number}: expected {fields} JSON") from exc
-        if not isinstance(obj, dict):
-            raise InputError(f"{path} line {number}: expected {fields} JSON")
+    for where, obj in jsonl_objects(text, path, f"{fields} JSON"):
         record_id = obj.get("id", obj.get("_id"))
         if record_id is None:
-            raise InputError(f'{path} line {number}: no "id" or "_id"')
-        yield number, str(record_id), obj
+            raise InputError(f'{where}: no "id" or "_id"')
+        yield where, str(record_id), obj
 
 
 def _read_queries(path: str) -> list[tuple[str, str]]:
     queries = []
-    for number, qid, obj in _jsonl_records(path, "queries", '{"id", "text"}'):
+    for where, qid, obj in _jsonl_records(path, "queries", '{"id", "text"}'):
         if not isinstance(obj.get("text"), str):
-            raise InputError(f'{path} line {number}: no "text"')
+            raise InputError(f'{where}: no "text"')
         queries.append((qid, obj["text"]))
     return queries
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -99,19 +99,28 @@ def _looks_like_html(text: str) -> bool:
     return head.startswith(("<!doctype html", "<html"))
 
 
-def _read_jsonl(path: Path, text: str) -> list[Document]:
-    documents: list[Document] = []
+def jsonl_objects(
+    text: str, name: str, expected: str = "a JSON object"
+) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(``NAME line N``, object) for each non-blank line; IngestError naming a bad line."""
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
-        where = f"{path.name} line {number}"
+        where = f"{name} line {number}"
         try:
             record = json.loads(line)
         except json.JSONDecodeError as exc:
             raise IngestError(f"{where}: not valid JSON ({exc.msg})") from exc
         if not isinstance(record, dict):
-            raise IngestError(f"{where}: expected a JSON object, got {type(record).__name__}")
-        documents.append(_document_from_record(record, where=where, path=path))
+            raise IngestError(f"{where}: expected {expected}, got {type(record).__name__}")
+        yield where, record
+
+
+def _read_jsonl(path: Path, text: str) -> list[Document]:
+    documents = [
+        _document_from_record(record, where=where, path=path)
+        for where, record in jsonl_objects(text, path.name)
+    ]
     if not documents:
         raise IngestError(f"{path.name}: no records")
     return documents
