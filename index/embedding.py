@@ -85,7 +85,6 @@ class SentenceTransformerEmbedder:
             transformers.utils.logging.disable_progress_bar()
             transformers.utils.logging.set_verbosity_error()
             self._st_model = SentenceTransformer(str(self.path), device=self.device)
-            self._st_model.max_seq_length = self.max_seq_length
             log.info("loaded %s for passages on %s", self.name, self.device)
         return self._st_model
 

@@ -29,9 +29,7 @@ def _running(pid: int) -> bool:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    except PermissionError:  # someone else's process: alive
-        return True
-    except OSError:
+    except OSError:  # PermissionError: someone else's process, alive
         return True
     return True
 
