@@ -1,0 +1,94 @@
+"""Scraped page → clean articles: markup stripped, boilerplate dropped, metadata lifted out.
+
+The rules are general shapes of site chrome (newsletter prompts, share buttons, bylines,
+datelines, headline feeds, author bios, tables of contents), never strings of one site.
+A page may hold several articles ("Continue Reading" blocks); each becomes a ``Document``."""
+
+from __future__ import annotations
+
+from urllib.parse import urlparse
+
+from index.cleaning.articles import (
+    Article,
+    PageMeta,
+    merge_meta,
+    read_header,
+    split_at_markers,
+    split_names_by_bios,
+)
+from index.cleaning.dates import find_date, normalise_date
+from index.cleaning.furniture import drop_chrome, drop_feeds, drop_tables_of_contents, drop_trailer
+from index.cleaning.html import extract_html
+from index.cleaning.lines import LONG_PARAGRAPH_WORDS, is_chrome
+from index.cleaning.markup import strip_markup
+from index.cleaning.paragraphs import split_paragraphs
+from index.cleaning.strays import Embed, drop_stray_lines
+from index.models import Document
+
+__all__ = ["clean_page", "find_date", "normalise_date", "strip_markup"]
+
+
+def clean_page(
+    raw: str,
+    *,
+    source_id: str,
+    path: str | None = None,
+    is_html: bool = False,
+    embed: Embed | None = None,
+) -> list[Document]:
+    """A scraped page → its articles as clean ``Document``s (``[]`` when nothing is left).
+
+    ``embed`` (texts → unit vectors) enables dropping short off-topic lines; without it
+    only the rule-based cleaning runs. HTML goes through trafilatura first.
+    """
+    page_meta = PageMeta()
+    if is_html:
+        raw, page_meta = extract_html(raw)
+        if not raw:
+            return []
+    paras = drop_chrome(split_paragraphs(raw))
+    articles: list[Article] = []
+    for segment in split_at_markers(paras):
+        segment = drop_tables_of_contents(drop_feeds(segment))
+        meta, body = read_header(segment)
+        body = [p for p in body if not is_chrome(p.text)]
+        body, bio_names = drop_trailer(body, meta.authors)
+        if meta.byline_names and bio_names and len(meta.authors) <= 1:
+            split = split_names_by_bios(meta.byline_names, bio_names)
+            if split:
+                meta.authors = tuple(split)
+        articles.append(Article(meta=meta, paras=body))
+
+    kept = [a for a in articles if any(p.words >= LONG_PARAGRAPH_WORDS for p in a.paras)]
+    if not kept:
+        kept = [a for a in articles if a.paras][:1]
+
+    documents: list[Document] = []
+    for number, article in enumerate(kept, start=1):
+        body = article.paras
+        if embed is not None:
+            body = drop_stray_lines(body, embed)
+        meta = merge_meta(article.meta, page_meta) if number == 1 else article.meta
+        if meta.title and body and body[0].text.casefold() == meta.title.casefold():
+            body = body[1:]  # extractors often repeat the title as the first line
+        text = "\n\n".join(p.text for p in body).strip()
+        if not text:
+            continue
+        site = meta.site or page_meta.site
+        url = meta.url or (page_meta.url if number == 1 else None)
+        if not site and url:
+            site = urlparse(url).hostname or None
+        documents.append(
+            Document(
+                doc_id=source_id if not documents else f"{source_id}#{len(documents) + 1}",
+                source_id=source_id,
+                text=text,
+                title=meta.title,
+                authors=meta.authors,
+                published=meta.published,
+                url=url,
+                site=site,
+                path=path,
+            )
+        )
+    return documents
