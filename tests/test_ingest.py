@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import codecs
 import json
+import logging
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -12,7 +15,7 @@ import pytest
 from index.cleaning import normalise_date, strip_markup
 from index.embedding import Embedder
 from index.errors import IngestError, InputError
-from index.ingest import clean_page, discover_files, read_file
+from index.ingest import clean_page, discover_files, jsonl_objects, read_file
 from index.models import Document
 
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"
@@ -504,15 +507,20 @@ def test_jsonl_records_become_documents_with_their_fields(tmp_path: Path) -> Non
         ('{"text": "no id"}', "missing 'id'"),
         ('{"id": "x"}', "'text'"),
         ('{"id": "x", "text": "t", "authors": 3}', "'authors'"),
+        ('{"id": true, "text": "t"}', "'id' must be"),
+        ('{"id": "x", "text": "t", "title": 5}', "'title' must be"),
     ],
 )
-def test_malformed_jsonl_line_is_reported_with_its_line_number(
+def test_malformed_jsonl_line_is_skipped_with_a_warning_naming_its_line_number(
     tmp_path: Path, bad_line: str, message: str
 ) -> None:
-    good = json.dumps({"id": "ok", "text": "fine"})
-    path = write_jsonl(tmp_path / "corpus.jsonl", [good, "", good, bad_line, good])
-    with pytest.raises(IngestError, match=rf"corpus\.jsonl line 4: .*{message}"):
-        read_file(path)
+    good = [json.dumps({"id": f"ok{n}", "text": f"Fine text {n}."}) for n in range(3)]
+    path = write_jsonl(tmp_path / "corpus.jsonl", [good[0], "", good[1], bad_line, good[2]])
+    warnings: list[str] = []
+    documents = read_file(path, warn=warnings.append)
+    assert [doc.doc_id for doc in documents] == ["ok0", "ok1", "ok2"]
+    (warning,) = warnings
+    assert re.fullmatch(rf"corpus\.jsonl line 4: .*{message}.*; line skipped", warning)
 
 
 # ----------------------------------------------------------------------------- bad files
@@ -522,7 +530,9 @@ def test_malformed_jsonl_line_is_reported_with_its_line_number(
     ("name", "content", "message"),
     [
         ("blob.txt", b"abc\x00\x01\x02def", "binary"),
-        ("latin.txt", "caf\u00e9 cr\u00e8me".encode("latin-1"), "not UTF-8"),
+        ("noise.txt", bytes(range(0x80, 0x100)) * 8, "not text"),
+        ("nul16.txt", codecs.BOM_UTF16_LE + "a\x00b".encode("utf-16-le"), "binary"),
+        ("odd16.txt", codecs.BOM_UTF16_LE + b"ab\x00", "not UTF-16"),
         ("empty.md", b"", "empty"),
         ("blank.txt", b"  \n\n \t\n", "empty"),
         ("chrome.txt", b"Subscribe to our newsletter\n\nShare\n\n***\n", "no article text"),
@@ -625,3 +635,159 @@ def test_real_model_drops_only_the_stray_lines_of_the_seeds(
             rules_only = paragraphs(seed_docs[doc.doc_id])
             expected = [p for p in rules_only if p not in stray]
             assert paragraphs(doc) == expected, doc.doc_id
+
+
+# ----------------------------------------------------------------------------- encodings
+
+
+# Typographic quotes and a dash (0x93, 0x94, 0x97, 0x92 in cp1252) and accented letters.
+WESTERN = (
+    "The minister said \u201cwe will not\u201d \u2014 and didn\u2019t, "
+    "at the caf\u00e9 Cr\u00e8me.\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "encoding"),
+    [
+        (WESTERN, "cp1252"),
+        ("Le caf\u00e9 cr\u00e8me co\u00fbte deux euros \u00e0 la gare de No\u00ebl.\n", "latin-1"),
+        ("Die Stra\u00dfe f\u00fchrt \u00fcber die Br\u00fccke nach M\u00fcnchen.\n", "latin-1"),
+    ],
+)
+def test_legacy_western_file_is_read_as_cp1252_with_a_warning_naming_the_encoding(
+    tmp_path: Path, text: str, encoding: str
+) -> None:
+    path = tmp_path / "legacy.txt"
+    path.write_bytes(text.encode(encoding))
+    warnings: list[str] = []
+    (doc,) = read_file(path, warn=warnings.append)
+    assert doc.text == text.strip()
+    (warning,) = warnings
+    assert warning.startswith("legacy.txt: not UTF-8") and "cp1252" in warning
+
+
+def test_legacy_cyrillic_file_is_read_in_its_own_code_page(tmp_path: Path) -> None:
+    text = (  # "The government of Russia announced an agreement."
+        "\u041f\u0440\u0430\u0432\u0438\u0442\u0435\u043b\u044c\u0441\u0442\u0432\u043e "
+        "\u0420\u043e\u0441\u0441\u0438\u0438 \u043e\u0431\u044a\u044f\u0432\u0438\u043b\u043e "
+        "\u043e \u0441\u043e\u0433\u043b\u0430\u0448\u0435\u043d\u0438\u0438.\n"
+    )
+    path = tmp_path / "ru.txt"
+    path.write_bytes(text.encode("cp1251"))
+    warnings: list[str] = []
+    (doc,) = read_file(path, warn=warnings.append)
+    assert doc.text == text.strip()
+    assert "cp1251" in warnings[0]
+
+
+def test_ascii_file_with_one_windows_apostrophe_reads_it_as_cp1252(tmp_path: Path) -> None:
+    path = tmp_path / "note.txt"
+    path.write_bytes(b"The port didn\x92t reopen on Thursday, officials said.\n")
+    warnings: list[str] = []
+    (doc,) = read_file(path, warn=warnings.append)
+    assert doc.text == "The port didn\u2019t reopen on Thursday, officials said."
+    assert "cp1252" in warnings[0]
+
+
+def test_mostly_utf8_file_with_a_stray_byte_keeps_its_utf8_characters(tmp_path: Path) -> None:
+    path = tmp_path / "damaged.txt"
+    head = "Stra\u00dfe, caf\u00e9, na\u00efve \u2014 \u201cquoted\u201d text in Z\u00fcrich. "
+    path.write_bytes(head.encode() + b"One bad \xff byte.\n")
+    warnings: list[str] = []
+    (doc,) = read_file(path, warn=warnings.append)
+    assert doc.text == head + "One bad \ufffd byte."
+    (warning,) = warnings
+    assert "damaged.txt" in warning and "UTF-8" in warning and "1 undecodable byte" in warning
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-16-be", "utf-32", "utf-8-sig"])
+def test_unicode_file_with_a_byte_order_mark_is_read_without_a_warning(
+    tmp_path: Path, encoding: str
+) -> None:
+    path = tmp_path / "bom.txt"
+    text = WESTERN if encoding[-3:] not in ("-le", "-be") else "\ufeff" + WESTERN
+    path.write_bytes(text.encode(encoding))  # the -le/-be codecs write no mark of their own
+    warnings: list[str] = []
+    (doc,) = read_file(path, warn=warnings.append)
+    assert doc.text == WESTERN.strip()
+    assert warnings == []
+
+
+def test_a_warning_is_logged_when_no_collector_is_given(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "legacy.txt"
+    path.write_bytes(WESTERN.encode("cp1252"))
+    with caplog.at_level(logging.WARNING, logger="index.ingest"):
+        read_file(path)
+    assert "legacy.txt: not UTF-8; read as cp1252" in caplog.text
+
+
+# ----------------------------------------------------------------------------- tolerant JSONL
+
+
+def test_jsonl_in_a_legacy_encoding_is_read_with_a_warning(tmp_path: Path) -> None:
+    path = tmp_path / "corpus.jsonl"
+    record = json.dumps({"id": "a", "text": WESTERN}, ensure_ascii=False)
+    path.write_bytes(record.encode("cp1252") + b"\n")
+    warnings: list[str] = []
+    (doc,) = read_file(path, warn=warnings.append)
+    assert doc.text == WESTERN.strip()
+    assert "cp1252" in warnings[0]
+
+
+def test_jsonl_without_one_good_line_is_an_error_naming_the_file_and_its_bad_lines(
+    tmp_path: Path,
+) -> None:
+    lines = ['{"id": "1", "text": ', '["x"]', '{"text": "no id"}', '{"id": "4"}', "nonsense"]
+    path = write_jsonl(tmp_path / "broken.jsonl", lines)
+    warnings: list[str] = []
+    with pytest.raises(IngestError) as caught:
+        read_file(path, warn=warnings.append)
+    message = str(caught.value)
+    assert message.startswith("broken.jsonl: no usable records")
+    for number in (1, 2, 3):
+        assert f"broken.jsonl line {number}:" in message
+    assert "(and 2 more)" in message
+    assert warnings == []  # the problems are in the error, not repeated as warnings
+
+
+def test_duplicate_jsonl_id_keeps_the_first_record_and_warns_naming_both_lines(
+    tmp_path: Path,
+) -> None:
+    lines = [
+        json.dumps({"id": "a", "text": "First record."}),
+        json.dumps({"id": "b", "text": "Other record."}),
+        json.dumps({"id": "a", "text": "Second record under the same id."}),
+    ]
+    path = write_jsonl(tmp_path / "dups.jsonl", lines)
+    warnings: list[str] = []
+    documents = read_file(path, warn=warnings.append)
+    assert [(d.doc_id, d.text) for d in documents] == [
+        ("a", "First record."),
+        ("b", "Other record."),
+    ]
+    assert warnings == [
+        "dups.jsonl line 3: duplicate id 'a', first on dups.jsonl line 1; line skipped"
+    ]
+
+
+def test_unrecognised_jsonl_date_is_a_warning_naming_the_line(tmp_path: Path) -> None:
+    path = write_jsonl(
+        tmp_path / "dates.jsonl", [json.dumps({"id": "a", "text": "T.", "published": "someday"})]
+    )
+    warnings: list[str] = []
+    (doc,) = read_file(path, warn=warnings.append)
+    assert doc.published is None
+    assert warnings == ["dates.jsonl line 1: unrecognised date 'someday' ignored"]
+
+
+def test_jsonl_objects_is_strict_unless_given_somewhere_to_report_bad_lines() -> None:
+    text = '{"id": "q1"}\n[1]\n{"id": "q3"}\n'
+    with pytest.raises(IngestError, match=r"q\.jsonl line 2: expected a JSON object, got list"):
+        list(jsonl_objects(text, "q.jsonl"))
+    bad: list[str] = []
+    kept = [where for where, _ in jsonl_objects(text, "q.jsonl", bad_line=bad.append)]
+    assert kept == ["q.jsonl line 1", "q.jsonl line 3"]
+    assert bad == ["q.jsonl line 2: expected a JSON object, got list"]
