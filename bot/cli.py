@@ -50,6 +50,8 @@ def cmd_index(args: argparse.Namespace) -> int:
     for path, reason in report.skipped:
         print(f"warning: skipped {path}: {reason}" if path else f"warning: {reason}",
               file=sys.stderr)  # fmt: skip
+    for path, note in report.warnings:
+        print(f"warning: {path}: {note}", file=sys.stderr)
     print(report.summary(), file=sys.stderr)
     docs, passages = store.counts()
     print(f"index {store.path}: {docs} documents, {passages} passages", file=sys.stderr)

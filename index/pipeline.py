@@ -50,6 +50,7 @@ class IndexReport:
     files_unchanged: int = 0
     files_pruned: int = 0
     skipped: list[tuple[str, str]] = field(default_factory=list)
+    warnings: list[tuple[str, str]] = field(default_factory=list)  # indexed, with a caveat
     documents_written: int = 0
     passages_encoded: int = 0
     passages_reused: int = 0
@@ -65,6 +66,7 @@ class IndexReport:
             f"{self.files_indexed} file(s) indexed",
             f"{self.files_unchanged} unchanged",
             f"{len(self.skipped)} skipped",
+            *([f"{len(self.warnings)} warning(s)"] if self.warnings else []),
             f"{self.documents_written} document(s) written",
             f"{self.passages_encoded} passage(s) encoded",
             f"{self.passages_reused} reused",
@@ -208,12 +210,16 @@ class Indexer:
         if self.store.file_hash(key) == sha:
             report.files_unchanged += 1
             return None
+        notes: list[str] = []
         try:
-            documents = ingest.read_file(path, embed=self._embed_for_cleaning)
+            documents = ingest.read_file(path, embed=self._embed_for_cleaning, warn=notes.append)
         except BriefbotError as exc:
             report.skipped.append((str(path), str(exc)))
             log.warning("skipped %s", exc)
             return None
+        for note in notes:
+            report.warnings.append((str(path), note))
+            log.warning("%s", note)
         old_hashes = self.store.document_hashes(key)
         hashed = [(doc, content_hash(doc)) for doc in documents]
         changed = [doc for doc, h in hashed if old_hashes.get(doc.doc_id) != h]

@@ -87,6 +87,19 @@ def test_search_prints_one_line_per_query_with_one_hit_per_document(
     assert "patrol" in lines[0]["hits"][0]["quote"]
 
 
+def test_a_bad_query_line_stops_the_search_with_an_error_naming_the_line(
+    seeds_db: Path, tmp_path: Path
+) -> None:
+    # Unlike a corpus, a query file is the user's own: running the rest would give results
+    # that silently miss a query, so the line is named and nothing is searched.
+    queries = tmp_path / "q.jsonl"
+    queries.write_text('{"id": "q1", "text": "Arctic"}\n{"id": "q2", "text": \n', encoding="utf-8")
+    result = run_cli("search", "--db", str(seeds_db), "--queries", str(queries), "--json")
+    assert result.returncode == 2
+    assert "q.jsonl line 2: not valid JSON" in result.stderr
+    assert result.stdout == ""
+
+
 def test_brief_json_quotes_are_exact_substrings_of_their_documents(seeds_db: Path) -> None:
     result = run_cli("brief", "--db", str(seeds_db), "joint air patrol", "--json")
     assert result.returncode == 0, result.stderr

@@ -201,13 +201,44 @@ def test_the_index_command_fails_only_when_nothing_could_be_indexed(tmp_path: Pa
     assert "bad.txt" in result.stderr
 
 
-def test_a_malformed_jsonl_line_is_reported_with_its_line_number(tmp_path: Path) -> None:
+def test_files_indexed_with_a_caveat_carry_warnings_in_the_report(tmp_path: Path) -> None:
+    corpus = write_corpus(tmp_path / "corpus")
+    (corpus / "legacy.txt").write_bytes(
+        "Caf\u00e9 \u201cCr\u00e8me\u201d opens.\n".encode("cp1252")
+    )
+    (corpus / "c.jsonl").write_text(
+        '{"id": "1", "text": "Fine."}\n{"id": "2", "text": \n', encoding="utf-8"
+    )
+    report = build_index(tmp_path / "i.db", [corpus], FakeEmbedder())
+    assert report.files_indexed == 4 and report.skipped == []
+    assert {(Path(path).name, note.split(":")[0]) for path, note in report.warnings} == {
+        ("legacy.txt", "legacy.txt"),
+        ("c.jsonl", "c.jsonl line 2"),
+    }
+    assert "2 warning(s)" in report.summary()
+    store = Store(tmp_path / "i.db")
+    texts = {d.doc_id: d.text for d in store.documents()}
+    assert texts["legacy.txt"] == "Caf\u00e9 \u201cCr\u00e8me\u201d opens."
+    assert texts["1"] == "Fine." and "2" not in texts
+
+
+def test_the_index_command_prints_each_warning_and_succeeds(tmp_path: Path) -> None:
     from tests.conftest import run_cli
 
-    corpus = tmp_path / "c.jsonl"
-    corpus.write_text('{"id": "1", "text": "Fine."}\n{"id": "2", "text": \n', encoding="utf-8")
+    corpus = write_corpus(tmp_path / "corpus")
+    (corpus / "legacy.txt").write_bytes("Le caf\u00e9 cr\u00e8me est froid.\n".encode("latin-1"))
+    (corpus / "c.jsonl").write_text(
+        '{"id": "1", "text": "Fine."}\n{"id": "2", "text": \n[3]\n', encoding="utf-8"
+    )
+    (corpus / "broken.jsonl").write_text('{"id": "x"\n', encoding="utf-8")
     result = run_cli("index", "--db", str(tmp_path / "i.db"), str(corpus))
-    assert "line 2" in result.stderr
+    assert result.returncode == 0, result.stderr
+    printed = [line for line in result.stderr.splitlines() if line.startswith("warning: ")]
+    assert any("legacy.txt: not UTF-8; read as cp1252" in line for line in printed)
+    assert any("c.jsonl line 2: not valid JSON" in line for line in printed)
+    assert any("c.jsonl line 3: expected a JSON object, got list" in line for line in printed)
+    assert any("skipped" in line and "broken.jsonl line 1" in line for line in printed)
+    assert "1 skipped, 3 warning(s)" in result.stderr
 
 
 def test_an_interrupted_large_file_resumes_without_re_encoding_what_was_stored(
