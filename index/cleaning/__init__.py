@@ -17,7 +17,13 @@ from index.cleaning.articles import (
     split_names_by_bios,
 )
 from index.cleaning.dates import find_date, normalise_date
-from index.cleaning.furniture import drop_chrome, drop_feeds, drop_tables_of_contents, drop_trailer
+from index.cleaning.furniture import (
+    drop_chrome,
+    drop_feeds,
+    drop_tables_of_contents,
+    drop_trailer,
+    keep_body_region,
+)
 from index.cleaning.html import extract_html
 from index.cleaning.lines import LONG_PARAGRAPH_WORDS, is_chrome
 from index.cleaning.markup import strip_markup
@@ -51,7 +57,7 @@ def clean_page(
     for segment in split_at_markers(paras):
         segment = drop_tables_of_contents(drop_feeds(segment))
         meta, body = read_header(segment)
-        body = [p for p in body if not is_chrome(p.text)]
+        body = [p for p in keep_body_region(body) if not is_chrome(p.text)]
         body, bio_names = drop_trailer(body, meta.authors)
         if meta.byline_names and bio_names and len(meta.authors) <= 1:
             split = split_names_by_bios(meta.byline_names, bio_names)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from index.cleaning.evidence import LINK_DENSE, reads_as_prose
 from index.cleaning.lines import (
     FEED_HEADING,
     FEED_ITEM,
@@ -113,3 +114,80 @@ def drop_trailer(paras: list[Para], authors: Sequence[str]) -> tuple[list[Para],
             break
         end -= 1
     return paras[:end], bio_names
+
+
+# Lines beyond the body's last (or before its first) prose line kept when they still read as
+# sentences of the article: a closing remark, a short lede.
+EDGE_SENTENCES_AFTER = 3
+EDGE_SENTENCES_BEFORE = 2
+# A short non-sentence line (a heading, a menu item, a caption) costs this much in the region.
+SHORT_LINE_COST = 2.0
+MENU_LINE_COST = 3.0
+SECTION_HEADING_WORDS = 12
+
+
+# A closing attribution after a dash ("... — Agency’s A. Name") does not stop a sentence being one.
+_TRAILING_ATTRIBUTION = re.compile(r"\s+[—–]\s+(?:\S+\s*){1,6}$")
+_INNER_SENTENCE_END = re.compile(r"[a-z0-9%)][.!?][\"”’]?\s+[A-Z]")
+# A long line holding a sentence end inside reads as prose even when a scrap is glued to its end.
+PROSE_WITH_TAIL_WORDS = 20
+
+
+def _is_prose_line(para: Para) -> bool:
+    text = para.text
+    if not reads_as_prose(text):
+        return False
+    if ends_sentence(text) or ends_sentence(_TRAILING_ATTRIBUTION.sub("", text)):
+        return True
+    return para.words >= PROSE_WITH_TAIL_WORDS and _INNER_SENTENCE_END.search(text) is not None
+
+
+def line_weight(para: Para) -> float:
+    """How much a line argues for being inside the article body (negative: against)."""
+    if is_chrome(para.text) or para.link_density >= LINK_DENSE:
+        return -max(MENU_LINE_COST, float(para.words))
+    if _is_prose_line(para):
+        return float(para.words)
+    return -SHORT_LINE_COST if para.words <= 12 else -1.0
+
+
+def _is_edge_sentence(para: Para) -> bool:
+    return ends_sentence(para.text) and not is_chrome(para.text) and para.link_density < LINK_DENSE
+
+
+def keep_body_region(paras: list[Para]) -> list[Para]:
+    """The article body: the run of lines where prose outweighs furniture (max-sum segment).
+
+    Menus, teaser lists and footers around an article cost more than the odd prose line among
+    them earns, so the segment stops at the body's edges; a page with no prose is left alone.
+    """
+    best, best_span = 0.0, (0, len(paras))
+    total, start = 0.0, 0
+    for index, para in enumerate(paras):
+        if total <= 0:
+            total, start = 0.0, index
+        total += line_weight(para)
+        if total > best:
+            best, best_span = total, (start, index + 1)
+    if best <= 0:
+        return paras
+    first, end = best_span
+    while end < len(paras) and end - best_span[1] < EDGE_SENTENCES_AFTER:
+        if not _is_edge_sentence(paras[end]):
+            break
+        end += 1
+    while first > 0 and best_span[0] - first < EDGE_SENTENCES_BEFORE:
+        if not _is_edge_sentence(paras[first - 1]):
+            break
+        first -= 1
+    if first > 0 and _is_section_heading(paras[first - 1]):
+        first -= 1  # the body's first section heading
+    return paras[first:end]
+
+
+def _is_section_heading(para: Para) -> bool:
+    return (
+        para.words <= SECTION_HEADING_WORDS
+        and is_title_candidate(para)
+        and para.link_density < LINK_DENSE
+    )

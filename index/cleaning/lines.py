@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from index.cleaning.dates import find_date
+from index.cleaning.evidence import is_reader_notice, link_density
 
 # A paragraph this long is prose: it anchors the article and the topic centroid.
 LONG_PARAGRAPH_WORDS = 25
@@ -26,6 +27,11 @@ class Para:
     @property
     def words(self) -> int:
         return len(self.text.split())
+
+    @property
+    def link_density(self) -> float:
+        """Share of the visible text inside links."""
+        return link_density(self.raw, self.text)
 
 
 _SENTENCE_END = (".", "!", "?", '"', "”", "’", "'", ")", "…")
@@ -153,9 +159,35 @@ def is_chrome(text: str) -> bool:
         return True
     if _CHROME_NOTICES.search(text) or _DISCLAIMER_START.match(text):
         return words <= 200
+    if is_reader_notice(text) or is_credit(text):
+        return True
     if words > 40:  # prompts and chrome openers only count as short lines of their own
         return False
     return bool(_CHROME_START.search(text) or _CHROME_PROMPTS.search(text))
+
+
+# A picture credit: "Photos by A for B", "Illustration: A", or an agency line "A / B - C".
+_CREDIT_CLAUSE = re.compile(
+    r"(?:^|[|•·]\s*|\.\s+)(?:(?:photo|photograph|image|picture|illustration|graphic|video|"
+    r"photo-illustration|lead\s+image|top\s+image)s?\s*(?:by\b|:|credit\b|courtesy\b)|"
+    r"(?:credit|courtesy)\s*:)",
+    re.IGNORECASE,
+)
+_CREDIT_WORD = re.compile(r"^(?:[A-Z][\w.'’&-]*|via|file|for|and|of|the|de|van|von)$")
+CREDIT_MAX_WORDS = 40
+
+
+def is_credit(text: str) -> bool:
+    """A photo or illustration credit, alone or after its caption."""
+    words = text.split()
+    if len(words) > CREDIT_MAX_WORDS:
+        return False
+    if _CREDIT_CLAUSE.search(text):
+        return True
+    if " / " not in text or len(words) > 12 or ends_sentence(text):
+        return False
+    names = [w for w in text.replace(" / ", " ").replace(" - ", " ").split() if w not in "/-–—"]
+    return all(_CREDIT_WORD.match(w) for w in names)
 
 
 def is_date_line(text: str) -> bool:

@@ -7,6 +7,45 @@ import re
 from index.cleaning.lines import Para, ends_sentence, is_chrome, is_published_marker
 from index.cleaning.markup import HEADING_RE, strip_markup
 
+# Blocks glued together by a scraper that dropped the page's separators ("...of 2023HomeNews",
+# "...the sector.BYD said"): a sentence end or a lower-case letter runs straight into a capital.
+_SENTENCE_GLUE = re.compile(r"(?<=[a-z0-9%][.!?])(?=[\"“‘]?[A-Z])|(?<=[a-z][.!?][\"”’])(?=[A-Z])")
+_CASE_HUMP = re.compile(r"(?<=[a-z0-9’'”)])(?=[A-Z][a-z])")
+# A line is treated as glued when it holds at least this much glue evidence (a sentence glue
+# counts twice); ordinary prose has none, names like "McDonald" or "YouTube" at most one each.
+GLUE_EVIDENCE = 4
+# A case hump inside a word whose lower-case part before it is this short stays ("Mc|Donald",
+# "You|Tube", "i|Phone"): those are names, not glued blocks.
+MIN_GLUED_PIECE = 4
+
+
+def _humps(line: str) -> list[int]:
+    """Positions where a lower-case run of a word continues in a capital: glued block edges."""
+    cuts = []
+    for match in _CASE_HUMP.finditer(line):
+        start = match.start()
+        word_start = max(line.rfind(" ", 0, start), line.rfind("\u00a0", 0, start)) + 1
+        if start - word_start >= MIN_GLUED_PIECE:
+            cuts.append(start)
+    return cuts
+
+
+# A zero-width character right before a capital is where one block of the page ended.
+_INVISIBLE_SEPARATOR = re.compile("[\u200b\u2060\ufeff](?=[A-Z])")
+
+
+def deglue(line: str) -> list[str]:
+    """A line whose blocks were glued together → its blocks; any other line unchanged."""
+    if _INVISIBLE_SEPARATOR.search(line):
+        return [p for part in _INVISIBLE_SEPARATOR.split(line) for p in deglue(part)]
+    sentence_cuts = [m.start() for m in _SENTENCE_GLUE.finditer(line)]
+    hump_cuts = _humps(line)
+    if 2 * len(sentence_cuts) + len(hump_cuts) < GLUE_EVIDENCE:
+        return [line]
+    cuts = sorted(set(sentence_cuts) | set(hump_cuts))
+    pieces = [line[a:b] for a, b in zip([0, *cuts], [*cuts, len(line)], strict=True)]
+    return [piece for piece in pieces if piece.strip()]
+
 
 def split_paragraphs(raw: str) -> list[Para]:
     """Every non-empty line is a paragraph; a line broken mid-sentence is joined back."""
@@ -15,7 +54,8 @@ def split_paragraphs(raw: str) -> list[Para]:
     raw = re.sub(r"</(?:p|div|h[1-6]|li|blockquote)>", "\n\n", raw, flags=re.IGNORECASE)
     paras: list[Para] = []
     blank_before = True
-    for line in raw.split("\n"):
+    lines = (piece for line in raw.split("\n") for piece in deglue(line))
+    for line in lines:
         if not line.strip():
             blank_before = True
             continue

@@ -1,0 +1,128 @@
+"""Evidence about a line: how much of it is links, how much reads as prose, whom it addresses.
+
+Site furniture is recognised by what it is, never by the strings of one site: menus are
+link-dense runs of short lines with few function words; prompts address the reader ("you",
+"your inbox") or speak as the site ("our newsletter", "this site"); notices use the vocabulary of
+licences, privacy and advertising. Each threshold is named here.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+# Function words of English: prose is full of them, menus and headline lists are not.
+_STOP_WORDS = frozenset(
+    """a about above after again against all also am an and any are as at be because been before
+    being below between both but by can could did do does doing down during each few for from
+    further had has have having he her here hers herself him himself his how i if in into is it
+    its itself just me more most my myself no nor not now of off on once only or other our ours
+    ourselves out over own same she should so some such than that the their theirs them themselves
+    then there these they this those through to too under until up very was we were what when
+    where which while who whom why will with would you your yours yourself yourselves""".split()
+)
+# A line with fewer function words than this share of its words is not running prose.
+PROSE_STOP_RATIO = 0.2
+# A line whose text is mostly link text is navigation, a teaser or a tag cloud.
+LINK_DENSE = 0.5
+# Prose worth anchoring an article on: a sentence-shaped line of at least this many words.
+PROSE_MIN_WORDS = 12
+# Reader notices (prompts, licences, disclaimers) are short: longer lines are left to other rules.
+NOTICE_MAX_WORDS = 60
+# A line this short holding one notice word ("Privacy Policy", "© 2024 Name") is a notice.
+NOTICE_SHORT_WORDS = 12
+# A longer notice is dense with that vocabulary: a hit at least every this many words.
+NOTICE_WORDS_PER_HIT = 15
+
+_WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?")
+_MD_LINK_TEXT = re.compile(r"!?\[([^\]]*)\]\((?:[^()]|\([^)]*\))*\)")
+_HTML_LINK_TEXT = re.compile(r"<a\b[^>]*>(.*?)</a>", re.IGNORECASE | re.DOTALL)
+_BARE_URL = re.compile(r"(?:https?://|www\.)\S+")
+_TAG = re.compile(r"<[^>]+>")
+_QUOTED = re.compile(r"[“\"].{12,}?[”\"]")
+
+# The reader addressed, or the site speaking of itself.
+_READER_VOICE = re.compile(
+    r"\b(?:you|your|yours|we|our|us)\b|\bthis\s+(?:site|website|page|copy|story|article|post|"
+    r"newsletter|podcast|content|series)\b",
+    re.IGNORECASE,
+)
+# A call to action: an imperative or question aimed at the reader, about the site's channels.
+_CALL_TO_ACTION = re.compile(
+    r"^\W*(?:subscribe|sign\s+(?:up|in)|log\s+in|register|join|download|follow|share|donate|"
+    r"support|get|click|tap|read|watch|listen|try|start|learn|see|explore|discover|upgrade|enter|"
+    r"receive|want|have\s+a|got\s+a|do\s+you|help\s+us|if\s+you|please|become|give|make\s+a|"
+    r"thank\s+you|thanks\s+for|don['’]t\s+miss|never\s+miss|stay|keep\s+up|already\s+a)\b",
+    re.IGNORECASE,
+)
+_CHANNEL = re.compile(
+    r"\b(?:newsletters?|inbox|e-?mails?|app|podcasts?|free|today|now|here|daily|weekly|account|"
+    r"subscri(?:be|ption|ber)s?|members?(?:hip)?|tips?|sessions?|events?|trial|gift|donat\w+|"
+    r"contribut\w+|stories|updates|alerts|notifications|feeds?|coverage|journalism|reporters?|"
+    r"securely|anonymous(?:ly)?|link|buttons?)\b",
+    re.IGNORECASE,
+)
+# The vocabulary of licences, privacy, advertising, moderation and machine-made text.
+_NOTICE = re.compile(
+    r"©|\bcopyright\b|\ball\s+rights\s+reserved\b|\btrademarks?\b|\bterms\s+(?:of\s+(?:service|"
+    r"use)|and\s+conditions)\b|\bprivacy\s+(?:policy|notice|statement)\b|\bcookies?\b|"
+    r"\bpersonal\s+(?:information|data)\b|\baffiliate\b|\bcommissions?\b|\bnon-?commercial\b|"
+    r"\blicen[cs]ed?\b|\bcreative\s+commons\b|\breprints?\b|\bpermissions?\b|\brepublish\w*\b|"
+    r"\bai-generated\b|\bartificial[-\s]intelligence\s+tool\b|\bin\s+beta\b|\bviews\s+expressed\b|"
+    r"\bown\s+views?\b|\bdo(?:es)?\s+not\s+necessarily\b|\bmoderat(?:or|ed|ion)\b|\bspam\b|"
+    r"\badvertis\w*\b|\bsponsor(?:ed|s)?\b|\bpaywalls?\b|\bpartner\s+content\b|"
+    r"\bexternal\s+(?:sites?|links?|linking)\b|\bsubscriber\s+agreement\b|\bresponsible\s+for\s+the"
+    r"\s+content\b|\bfunders?\b|\bfunded\s+by\b|\bdistribution\s+and\s+use\b|\bat\s+your\s+own\s+risk\b",
+    re.IGNORECASE,
+)
+
+
+@lru_cache(maxsize=65536)
+def words_of(text: str) -> tuple[str, ...]:
+    """The alphabetic words of ``text``, lower-cased."""
+    return tuple(word.lower() for word in _WORD.findall(text))
+
+
+def stop_ratio(text: str) -> float:
+    """Share of ``text``'s words that are function words (0 when it has none)."""
+    words = words_of(text)
+    return sum(1 for word in words if word in _STOP_WORDS) / len(words) if words else 0.0
+
+
+def link_density(raw: str, text: str) -> float:
+    """Share of a line's visible text that sits inside links (markdown, HTML or bare URLs)."""
+    if not text:
+        return 0.0
+    linked = sum(len(m.group(1)) for m in _MD_LINK_TEXT.finditer(raw))
+    linked += sum(len(_TAG.sub("", m.group(1))) for m in _HTML_LINK_TEXT.finditer(raw))
+    linked += sum(len(m.group()) for m in _BARE_URL.finditer(text))
+    return min(1.0, linked / len(text))
+
+
+def reads_as_prose(text: str) -> bool:
+    """Running prose: enough words, enough function words among them."""
+    words = words_of(text)
+    return len(words) >= PROSE_MIN_WORDS and stop_ratio(text) >= PROSE_STOP_RATIO
+
+
+def is_reader_notice(text: str) -> bool:
+    """A prompt to the reader or a site notice: a call to action, licence, privacy or ad text.
+
+    A call to action must also name one of the site's channels (newsletter, inbox, app, tip,
+    donation ...); a notice must use that vocabulary and speak as the site or to the reader.
+    Quoted speech is never a notice.
+    """
+    words = len(text.split())
+    if words > NOTICE_MAX_WORDS or _QUOTED.search(text):
+        return False
+    if _CALL_TO_ACTION.search(text) and _CHANNEL.search(text):
+        return True
+    notices = [match.group().lower() for match in _NOTICE.finditer(text)]
+    if not notices:
+        return False
+    if text.lstrip().startswith(("©", "Copyright", "copyright")) or words <= NOTICE_SHORT_WORDS:
+        return True
+    # One notice word in a longer line may be prose about ads or licences: ask for two, and the
+    # site's or the reader's voice.
+    dense = len(notices) * NOTICE_WORDS_PER_HIT >= words
+    return len(set(notices)) >= 2 and dense and _READER_VOICE.search(text) is not None
