@@ -28,7 +28,11 @@ LINK_DENSE = 0.5
 # Prose worth anchoring an article on: a sentence-shaped line of at least this many words.
 PROSE_MIN_WORDS = 12
 # Reader notices (prompts, licences, disclaimers) are short: longer lines are left to other rules.
-NOTICE_MAX_WORDS = 60
+NOTICE_MAX_WORDS = 150
+# A line this short is also judged whole (a question and its "Click here." answer).
+NOTICE_LINE_WORDS = 40
+# A line is a notice when at least this share of its words sit in notice sentences.
+NOTICE_SHARE = 0.5
 # A line this short holding one notice word ("Privacy Policy", "© 2024 Name") is a notice.
 NOTICE_SHORT_WORDS = 12
 # A longer notice is dense with that vocabulary: a hit at least every this many words.
@@ -44,7 +48,7 @@ _QUOTED = re.compile(r"[“\"].{12,}?[”\"]")
 # The reader addressed, or the site speaking of itself.
 _READER_VOICE = re.compile(
     r"\b(?:you|your|yours|we|our|us)\b|\bthis\s+(?:site|website|page|copy|story|article|post|"
-    r"newsletter|podcast|content|series)\b",
+    r"newsletter|podcast|content|series|summary)\b",
     re.IGNORECASE,
 )
 # A call to action: an imperative or question aimed at the reader, about the site's channels.
@@ -62,6 +66,19 @@ _CHANNEL = re.compile(
     r"securely|anonymous(?:ly)?|link|buttons?)\b",
     re.IGNORECASE,
 )
+# The channels a site sells: two of them in the site's own voice make a self-description.
+_SITE_CHANNEL = re.compile(
+    r"\b(?:newsletters?|inbox(?:es)?|subscri(?:be|bed|ption|ptions|ber|bers)|members(?:hip)?|"
+    r"accounts?|registration|sign[-\s]?up|log[-\s]?in|e-?mail\s+address|podcasts?|app|"
+    r"donat(?:e|ion|ions)|paywall|premium|archives?)\b",
+    re.IGNORECASE,
+)
+_SPONSOR_TAIL = re.compile(
+    r"(?:^|[–—-]\s*)(?:sponsored|presented|brought\s+to\s+you|paid\s+for|underwritten)\s+by\s+"
+    r"(?:\S+\s*){1,6}$",
+    re.IGNORECASE,
+)
+_SENTENCE_SPLIT = re.compile(r"(?<=[.!?])[\"”’]?\s+(?=[\"“‘]?[A-Z])")
 # The vocabulary of licences, privacy, advertising, moderation and machine-made text.
 _NOTICE = re.compile(
     r"©|\bcopyright\b|\ball\s+rights\s+reserved\b|\btrademarks?\b|\bterms\s+(?:of\s+(?:service|"
@@ -69,8 +86,8 @@ _NOTICE = re.compile(
     r"\bpersonal\s+(?:information|data)\b|\baffiliate\b|\bcommissions?\b|\bnon-?commercial\b|"
     r"\blicen[cs]ed?\b|\bcreative\s+commons\b|\breprints?\b|\bpermissions?\b|\brepublish\w*\b|"
     r"\bai-generated\b|\bartificial[-\s]intelligence\s+tool\b|\bin\s+beta\b|\bviews\s+expressed\b|"
-    r"\bown\s+views?\b|\bdo(?:es)?\s+not\s+necessarily\b|\bmoderat(?:or|ed|ion)\b|\bspam\b|"
-    r"\badvertis\w*\b|\bsponsor(?:ed|s)?\b|\bpaywalls?\b|\bpartner\s+content\b|"
+    r"\b(?:own|sole)\s+views?\b|\binaccurac(?:y|ies)\b|\bdo(?:es)?\s+not\s+necessarily\b|\bmoderat(?:or|ed|ion)\b|\bspam\b|"
+    r"\badvertis\w*\b|\b(?:online\s+)?ads\b|\bsponsor(?:ed|s)?\b|\bpaywalls?\b|\bpartner\s+content\b|"
     r"\bexternal\s+(?:sites?|links?|linking)\b|\bsubscriber\s+agreement\b|\bresponsible\s+for\s+the"
     r"\s+content\b|\bfunders?\b|\bfunded\s+by\b|\bdistribution\s+and\s+use\b|\bat\s+your\s+own\s+risk\b",
     re.IGNORECASE,
@@ -105,24 +122,48 @@ def reads_as_prose(text: str) -> bool:
     return len(words) >= PROSE_MIN_WORDS and stop_ratio(text) >= PROSE_STOP_RATIO
 
 
-def is_reader_notice(text: str) -> bool:
-    """A prompt to the reader or a site notice: a call to action, licence, privacy or ad text.
-
-    A call to action must also name one of the site's channels (newsletter, inbox, app, tip,
-    donation ...); a notice must use that vocabulary and speak as the site or to the reader.
-    Quoted speech is never a notice.
-    """
+def _is_notice_sentence(text: str) -> bool:
+    """One sentence that prompts the reader or states a site notice."""
     words = len(text.split())
-    if words > NOTICE_MAX_WORDS or _QUOTED.search(text):
-        return False
     if _CALL_TO_ACTION.search(text) and _CHANNEL.search(text):
         return True
+    voice = _READER_VOICE.search(text) is not None
+    if voice and len({m.group().lower() for m in _SITE_CHANNEL.finditer(text)}) >= 2:
+        return True  # the site describing its own newsletters, subscriptions, accounts
     notices = [match.group().lower() for match in _NOTICE.finditer(text)]
     if not notices:
         return False
     if text.lstrip().startswith(("©", "Copyright", "copyright")) or words <= NOTICE_SHORT_WORDS:
         return True
-    # One notice word in a longer line may be prose about ads or licences: ask for two, and the
-    # site's or the reader's voice.
+    # One notice word in a longer sentence may be prose about ads or licences: ask for a dense
+    # vocabulary and the site's or the reader's voice.
     dense = len(notices) * NOTICE_WORDS_PER_HIT >= words
-    return len(set(notices)) >= 2 and dense and _READER_VOICE.search(text) is not None
+    return len(set(notices)) >= 2 and dense and voice
+
+
+def is_reader_notice(text: str) -> bool:
+    """A prompt to the reader or a site notice: a call to action, licence, privacy or ad text.
+
+    Judged sentence by sentence (scrapers glue a sign-up box into one line): the line is a
+    notice when most of its words are in notice sentences. A call to action must name one of
+    the site's channels (newsletter, inbox, app, tip, donation ...); a notice must use the
+    vocabulary of licences, privacy, ads or moderation. Quoted speech is never a notice.
+    """
+    words = len(text.split())
+    if words > NOTICE_MAX_WORDS or _QUOTED.search(text):
+        return False
+    if words <= NOTICE_LINE_WORDS and _is_notice_sentence(text):
+        return True
+    sentences = [s for s in _SENTENCE_SPLIT.split(text) if s.strip()]
+    flags = [_is_notice_sentence(s) for s in sentences]
+    if not any(flags):
+        return False
+    if _SPONSOR_TAIL.search(sentences[-1]):
+        return True  # an advertisement signs off with its sponsor
+    # Beside a notice, a sentence addressing the reader belongs to the same promotion box.
+    notice_words = sum(
+        len(s.split())
+        for s, flag in zip(sentences, flags, strict=True)
+        if flag or _READER_VOICE.search(s)
+    )
+    return notice_words >= NOTICE_SHARE * words

@@ -34,7 +34,10 @@ def drop_feeds(paras: list[Para]) -> list[Para]:
     skip = 0
     for para in paras:
         if FEED_ITEM.search(para.text) and para.words <= 8:
-            skip = 2  # its headline and teaser follow
+            # a teaser's time stamp: its headline sits above it or below it
+            if kept and not is_body(kept[-1]) and not ends_sentence(kept[-1].text):
+                kept.pop()
+            skip = 2
             continue
         if skip and (not is_body(para) or para.text.endswith(("...", "…"))):
             skip -= 1
@@ -142,9 +145,14 @@ def _is_prose_line(para: Para) -> bool:
     return para.words >= PROSE_WITH_TAIL_WORDS and _INNER_SENTENCE_END.search(text) is not None
 
 
+def is_furniture(para: Para) -> bool:
+    """A line to drop wherever it stands: chrome, a notice, or mostly links (a teaser, a menu)."""
+    return is_chrome(para.text) or para.link_density >= LINK_DENSE
+
+
 def line_weight(para: Para) -> float:
     """How much a line argues for being inside the article body (negative: against)."""
-    if is_chrome(para.text) or para.link_density >= LINK_DENSE:
+    if is_furniture(para):
         return -max(MENU_LINE_COST, float(para.words))
     if _is_prose_line(para):
         return float(para.words)

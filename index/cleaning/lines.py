@@ -148,6 +148,11 @@ _BIO_START = re.compile(
     rf"^\*?\s*(?P<name>{_NAME})\s*(?:,|\bis\b|\bwas\b|\bhas\s+been\b|\bholds\b|\bserves\b|"
     r"\bteaches\b|\bworks\b|\bwrites\b|\(|\bi\s?s\b)"
 )
+# A writer's beat, as bios at the foot of articles put it: "A covered ...", "A joined ... in".
+_BIO_BEAT = re.compile(
+    rf"^\*?\s*(?P<name>{_NAME})\s+(?:covered|covers|has\s+covered|reports\s+on|reported\s+on|"
+    r"joined|previously\s+(?:covered|worked|reported|wrote)|writes\s+about|is\s+based\s+in)\b"
+)
 _CONTACT = re.compile(r"\bcontact\s*:|\b[\w.+-]+(?:@|\[at\])[\w-]+\.[\w.]+\b", re.IGNORECASE)
 _DEGREE_START = re.compile(r"^\*?\s*(?:ph\.?\s?d\.?|m\.?a\.?|m\.?sc?\.?|mba|dr\.)\s", re.I)
 
@@ -255,6 +260,8 @@ def is_bio(text: str, author_names: Sequence[str]) -> bool:
     ):
         return True
     if _DEGREE_START.match(text) or (_CONTACT.search(text) and words <= 60):
+        return True
+    if words <= 60 and _BIO_BEAT.match(text):
         return True
     match = _BIO_START.match(text)
     if not match:

@@ -10,13 +10,13 @@ from index.cleaning.markup import HEADING_RE, strip_markup
 # Blocks glued together by a scraper that dropped the page's separators ("...of 2023HomeNews",
 # "...the sector.BYD said"): a sentence end or a lower-case letter runs straight into a capital.
 _SENTENCE_GLUE = re.compile(r"(?<=[a-z0-9%][.!?])(?=[\"“‘]?[A-Z])|(?<=[a-z][.!?][\"”’])(?=[A-Z])")
-_CASE_HUMP = re.compile(r"(?<=[a-z0-9’'”)])(?=[A-Z][a-z])")
+_CASE_HUMP = re.compile(r"(?<=[a-z0-9’'”)])(?=[‘“\"]?[A-Z][a-z])")
 # A line is treated as glued when it holds at least this much glue evidence (a sentence glue
 # counts twice); ordinary prose has none, names like "McDonald" or "YouTube" at most one each.
 GLUE_EVIDENCE = 4
-# A case hump inside a word whose lower-case part before it is this short stays ("Mc|Donald",
-# "You|Tube", "i|Phone"): those are names, not glued blocks.
-MIN_GLUED_PIECE = 4
+# A case hump after a capitalised piece this short, or after one lower-case letter, stays
+# ("Mc|Donald", "You|Tube", "i|Phone"): those are names, not glued blocks.
+NAME_PIECE_LETTERS = 3
 
 
 def _humps(line: str) -> list[int]:
@@ -25,8 +25,10 @@ def _humps(line: str) -> list[int]:
     for match in _CASE_HUMP.finditer(line):
         start = match.start()
         word_start = max(line.rfind(" ", 0, start), line.rfind("\u00a0", 0, start)) + 1
-        if start - word_start >= MIN_GLUED_PIECE:
-            cuts.append(start)
+        piece = line[word_start:start]
+        if len(piece) == 1 or (len(piece) <= NAME_PIECE_LETTERS and piece[:1].isupper()):
+            continue
+        cuts.append(start)
     return cuts
 
 
