@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import dataclass, field
 
 
@@ -18,6 +19,7 @@ class Document:
     url: str | None = None
     site: str | None = None
     path: str | None = None  # the file it came from, when it came from a file
+    page_starts: tuple[int, ...] = ()  # PDFs: offset in ``text`` where each page's text begins
 
     @property
     def display_title(self) -> str:
@@ -26,6 +28,12 @@ class Document:
             return self.title
         opening = opening_words(self.text)
         return f"“{opening}” ({self.source_id})" if opening else self.source_id
+
+    def page_of(self, offset: int) -> int | None:
+        """The page (1-based) that the character at ``offset`` is on; None without pages."""
+        if not self.page_starts:
+            return None
+        return max(bisect_right(self.page_starts, offset), 1)
 
 
 def opening_words(text: str, limit: int = 70) -> str:

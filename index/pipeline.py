@@ -29,10 +29,18 @@ EARLY_WRITE = 2048  # a large file's finished documents are stored once this man
 
 def content_hash(doc: Document) -> str:
     """Changes whenever anything stored about the document changes."""
-    payload = json.dumps(
-        [doc.source_id, doc.title, list(doc.authors), doc.published, doc.url, doc.site, doc.text],
-        ensure_ascii=False,
-    )
+    fields: list[object] = [
+        doc.source_id,
+        doc.title,
+        list(doc.authors),
+        doc.published,
+        doc.url,
+        doc.site,
+        doc.text,
+    ]
+    if doc.page_starts:  # only PDFs have pages: other documents keep the hashes they had
+        fields.append(list(doc.page_starts))
+    payload = json.dumps(fields, ensure_ascii=False)
     return hashlib.sha256(payload.encode()).hexdigest()
 
 

@@ -80,8 +80,17 @@ def _migration_2(db: sqlite_utils.Database) -> None:
     )
 
 
+def _migration_3(db: sqlite_utils.Database) -> None:
+    """Where each page of a PDF begins in its document's text (JSON offsets; [] otherwise)."""
+    db.execute("ALTER TABLE documents ADD COLUMN page_starts TEXT NOT NULL DEFAULT '[]'")
+
+
 # Ordered migrations: index i brings the schema to version i + 1.
-MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (_migration_1, _migration_2)
+MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (
+    _migration_1,
+    _migration_2,
+    _migration_3,
+)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -90,7 +99,14 @@ def _document_row(doc: Document, path: str | None, content_hash: str, now: str) 
     return (
         doc.doc_id, doc.source_id, path, doc.title, json.dumps(list(doc.authors)),
         doc.published, doc.url, doc.site, doc.text, content_hash, now,
+        json.dumps(list(doc.page_starts)),
     )  # fmt: skip
+
+
+_INSERT_DOCUMENT = (
+    "INSERT INTO documents(doc_id, source_id, path, title, authors, published, url, site, "
+    "text, content_hash, indexed_at, page_starts) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)"
+)
 
 
 def _now() -> str:
@@ -299,11 +315,7 @@ class Store:
         now = _now()
         for doc, content_hash in documents:
             self._delete_document(doc.doc_id)  # replaced, or the same id came from elsewhere
-            self.db.execute(
-                "INSERT INTO documents(doc_id, source_id, path, title, authors, published, "
-                "url, site, text, content_hash, indexed_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                _document_row(doc, path, content_hash, now),
-            )
+            self.db.execute(_INSERT_DOCUMENT, _document_row(doc, path, content_hash, now))
         self._insert_passages(passages, {doc.doc_id: doc.title for doc, _ in documents})
 
     def _insert_passages(self, passages: Sequence[NewPassage], titles: dict[str, str]) -> None:
@@ -349,7 +361,7 @@ class Store:
 
     @staticmethod
     def _document(row: sqlite3.Row | tuple) -> Document:
-        doc_id, source_id, path, title, authors, published, url, site, text = row
+        doc_id, source_id, path, title, authors, published, url, site, text, page_starts = row
         return Document(
             doc_id=doc_id,
             source_id=source_id,
@@ -360,9 +372,12 @@ class Store:
             url=url,
             site=site,
             path=path,
+            page_starts=tuple(json.loads(page_starts)),
         )
 
-    _DOC_COLUMNS = "doc_id, source_id, path, title, authors, published, url, site, text"
+    _DOC_COLUMNS = (
+        "doc_id, source_id, path, title, authors, published, url, site, text, page_starts"
+    )
 
     def document(self, doc_id: str) -> Document | None:
         with self._lock:
@@ -532,8 +547,7 @@ class Store:
 
         with self._lock, self.db.atomic():
             self.db.conn.executemany(
-                "INSERT INTO documents(doc_id, source_id, path, title, authors, published, "
-                "url, site, text, content_hash, indexed_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                _INSERT_DOCUMENT,
                 (
                     _document_row(doc, doc.path, content_hash, now)
                     for doc, content_hash in ((remember(d), h) for d, h in documents)
