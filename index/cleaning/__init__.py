@@ -11,10 +11,12 @@ from urllib.parse import urlparse
 from index.cleaning.articles import (
     Article,
     PageMeta,
+    complete_meta,
     merge_meta,
     read_header,
     split_at_markers,
     split_names_by_bios,
+    title_from_lines,
 )
 from index.cleaning.dates import find_date, normalise_date
 from index.cleaning.furniture import (
@@ -27,6 +29,7 @@ from index.cleaning.furniture import (
 from index.cleaning.html import extract_html
 from index.cleaning.lines import LONG_PARAGRAPH_WORDS, is_chrome
 from index.cleaning.markup import strip_markup
+from index.cleaning.metadata import read_declared
 from index.cleaning.paragraphs import split_paragraphs
 from index.cleaning.strays import Embed, drop_stray_lines
 from index.models import Document
@@ -48,10 +51,14 @@ def clean_page(
     only the rule-based cleaning runs. HTML goes through trafilatura first.
     """
     page_meta = PageMeta()
+    fallback_title = ""
     if is_html:
         raw, page_meta = extract_html(raw)
         if not raw:
             return []
+    else:
+        page_meta, raw = read_declared(raw)  # front matter, scraper headers: never passages
+        fallback_title = title_from_lines(raw.split("\n"))
     paras = drop_chrome(split_paragraphs(raw))
     articles: list[Article] = []
     for segment in split_at_markers(paras):
@@ -74,7 +81,10 @@ def clean_page(
         body = article.paras
         if embed is not None:
             body = drop_stray_lines(body, embed)
-        meta = merge_meta(article.meta, page_meta) if number == 1 else article.meta
+        meta = article.meta
+        if number == 1:
+            meta = merge_meta(article.meta, page_meta)
+            complete_meta(meta, raw, fallback_title)
         if meta.title and body and body[0].text.casefold() == meta.title.casefold():
             body = body[1:]  # extractors often repeat the title as the first line
         text = "\n\n".join(p.text for p in body).strip()

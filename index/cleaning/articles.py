@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import html
 import itertools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from urllib.parse import unquote, urlparse
 
-from index.cleaning.dates import MONTHS, find_date
+from index.cleaning.dates import MONTH_NAMES, MONTHS, find_date
 from index.cleaning.lines import (
     BYLINE,
     LABEL_LINE,
@@ -23,7 +25,7 @@ from index.cleaning.lines import (
     is_title_candidate,
     names_from_byline,
 )
-from index.cleaning.markup import linked_names_after_by
+from index.cleaning.markup import linked_names_after_by, strip_markup
 
 HEADER_ZONE_PARAGRAPHS = 12
 
@@ -149,7 +151,7 @@ def read_header(paras: list[Para]) -> tuple[PageMeta, list[Para]]:
                 for name in linked:
                     rest = rest.replace(name, " ", 1)
             else:
-                meta.authors = tuple(names_from_byline(meta.byline_names))
+                meta.authors = tuple(unglued(n) for n in names_from_byline(meta.byline_names))
                 rest = meta.byline_names
             take_date_and_site(meta, rest)
             continue
@@ -214,3 +216,239 @@ def merge_meta(found: PageMeta, given: PageMeta) -> PageMeta:
         site=given.site or found.site,
         url=given.url or found.url,
     )
+
+
+# ----------------------------------------------------------------------------- declared names
+
+
+def unglued(name: str) -> str:
+    """A name without the block glued onto it ("Sam SmithPaper News" → "Sam Smith")."""
+    return _GLUED_TAIL.sub("", name).strip() or name
+
+
+def names_of(value: object) -> list[str]:
+    """Author names from a declared value: one string of names, or a list of them."""
+    items = value if isinstance(value, list) else [value]
+    names: list[str] = []
+    for item in items:
+        if isinstance(item, dict):
+            item = item.get("name")
+        if not isinstance(item, str):
+            continue
+        text = strip_markup(html.unescape(item))
+        text = re.sub(r"^(?:written\s+)?by\s+", "", text, flags=re.IGNORECASE)
+        for part in re.split(r"\s*(?:;|,|&|\|)\s*|\s+and\s+", text):
+            name = part.strip(" *.")
+            if name.isupper() and len(name) > 3:
+                name = name.title()  # "KATE DAVIDSON" → "Kate Davidson"
+            if name and not name.startswith(("http://", "https://")) and name not in names:
+                names.append(name)
+    return names
+
+
+# ----------------------------------------------------------------------------- titles
+
+_TITLE_SEPARATOR = re.compile(r"\s+(?:[|·•»–—]|::|-{1,2})\s+")
+_SUFFIX_MAX_WORDS = 5
+_HEADLINE_TO_BYLINE_LINES = 4
+_SITE_REPEATS = 3  # a site's name recurs in its chrome: a suffix seen this often is the site
+
+
+def _key(text: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", text.casefold())
+
+
+def _names_site(part: str, sites: Sequence[str]) -> bool:
+    key = _key(part)
+    if not key:
+        return False
+    for site in sites:
+        host = (urlparse(site).hostname or site) if "/" in site else site
+        labels = [label for label in host.casefold().split(".") if label not in ("www", "m")]
+        candidates = {_key(site), *(_key(label) for label in labels[:-1] or labels)}
+        if key in candidates or key.removeprefix("the") in candidates:
+            return True
+    return False
+
+
+def strip_title_suffix(
+    title: str,
+    *,
+    sites: Sequence[str] = (),
+    authors: Sequence[str] = (),
+    lines: Sequence[str] = (),
+) -> str:
+    """ "Headline | Section | Site" → the headline a reader cites.
+
+    A trailing part goes when it names the site (or its domain) or an author, when it is short
+    and the page repeats it as its own chrome, or when the headline alone recurs on the page.
+    """
+    folded_lines = {line.strip().casefold() for line in lines}
+    page = "\n".join(lines).casefold()
+    author_keys = {_key(name) for name in authors}
+    while True:
+        cuts = list(_TITLE_SEPARATOR.finditer(title))
+        if not cuts:
+            return title
+        last = cuts[-1]
+        head, tail = title[: last.start()].strip(), title[last.end() :].strip()
+        if len(tail.split()) > _SUFFIX_MAX_WORDS or len(head.split()) < 2:
+            return title
+        tail_is_chrome = (
+            _names_site(tail, sites)
+            or _key(tail) in author_keys
+            or page.count(tail.casefold()) >= _SITE_REPEATS
+        )
+        if not (tail_is_chrome or head.casefold() in folded_lines):
+            return title
+        title = head
+
+
+def title_from_lines(lines: Sequence[str]) -> str:
+    """A text page's title: its first line (a <title>) when the page repeats it as a headline.
+
+    A site suffix is dropped; pages whose blocks are glued together give the longest opening
+    that recurs later.
+    """
+    plain = [strip_markup(line) for line in lines]
+    plain = [line for line in plain if line]
+    if not plain or is_chrome(plain[0]):
+        return ""
+    first, rest = plain[0], plain[1:]
+    if is_title_candidate(Para(text=first, raw=first)):
+        again = [i for i, line in enumerate(rest) if line.casefold() == first.casefold()]
+        if not again:
+            return strip_title_suffix(first, lines=rest) if len(first.split()) >= 3 else ""
+        # seen again: the headline when a byline or date follows, else a section heading
+        for index in again:
+            below = rest[index + 1 : index + 1 + _HEADLINE_TO_BYLINE_LINES]
+            if any(is_byline(line) or is_date_line(line) for line in below):
+                return first
+        return ""
+    opening = _recurring_opening(first, "\n".join(plain))
+    return opening if is_title_candidate(Para(text=opening, raw=opening)) else ""
+
+
+def complete_meta(meta: PageMeta, raw: str, fallback_title: str) -> None:
+    """The first article's metadata made whole from the page: title, byline, date, suffix."""
+    if not meta.title:
+        meta.title = fallback_title
+    sites = [s for s in (meta.site, meta.url) if s]
+    lines = [strip_markup(line) for line in raw.split("\n")]
+    meta.title = strip_title_suffix(meta.title, sites=sites, authors=meta.authors, lines=lines)
+    scan_page(meta, raw)
+    meta.title = strip_title_suffix(meta.title, sites=sites, authors=meta.authors, lines=lines)
+
+
+def _recurring_opening(first: str, page: str) -> str:
+    """The longest run of 4+ words opening ``first`` that the page holds again later."""
+    best = ""
+    for match in re.finditer(r"(?<=[\w’'\".?!)])(?=\s|[A-Z]|$)", first[:400]):
+        prefix = first[: match.end()].strip()
+        if len(prefix.split()) < 4:
+            continue
+        if page.find(prefix, len(prefix)) == -1:
+            break
+        best = prefix
+    return best
+
+
+# ----------------------------------------------------------------------------- page scan
+
+_AUTHOR_PATH = re.compile(
+    r"/(?:authors?|profiles?|staff|users?|people|contributors?|writers?|journalists?|by|"
+    r"byline|reporters?|columnists?|experts?)/(?P<slug>[^/?#)]+)/?(?:[?#][^)]*)?$",
+    re.IGNORECASE,
+)
+_LINKED = re.compile(r"\[(?P<text>[^\]\n]{3,60})\]\((?P<url>[^)\s]+)\)")
+_NOT_NAME = frozenset(
+    [m.casefold() for m in MONTH_NAMES]
+    + "monday tuesday wednesday thursday friday saturday sunday published updated posted "
+    "the staff news photo photos video image and by for share comments follow".split()
+)
+# A name token; "McKenna" is one token, "SmithPaper" (a name glued to the next block) is not.
+_TOKEN = r"(?:[A-Z][a-z]{0,2}[A-Z][a-z]+|[A-Z][a-z'’\-]+|[A-Z]\.)"
+_GLUED_TAIL = re.compile(r"(?<=[a-z]{4})[A-Z].*$")
+_PARTICLE = r"(?:de|van|von|der|den|bin|ibn|al|da|di|del|le|la|du|dos)"
+_NAME_RE = rf"{_TOKEN}(?:[ \t]+(?:{_TOKEN}|{_PARTICLE})){{0,3}}"
+_SCAN_BYLINE = re.compile(
+    r"(?:(?:^|(?<=\n))[ \t*]*(?:[Ww]ritten\s*)?[Bb][Yy]|(?:[Ww]ritten\s*[Bb]y|By|BY))"
+    r"(?=[\s:]|[A-Z])[\s:]*"
+    rf"(?P<names>{_NAME_RE}(?:\s*(?:,|&|;|\band\b)\s*{_NAME_RE})*)"
+)
+_SCAN_WINDOW = 700
+
+
+def author_links(raw: str) -> list[str]:
+    """Names linked to their author pages (``[A Name](/author/a-name)``), in page order."""
+    names: list[str] = []
+    for match in _LINKED.finditer(raw):
+        path = _AUTHOR_PATH.search(match.group("url"))
+        name = strip_markup(match.group("text"))
+        if not path or not name:
+            continue
+        slug = _key(unquote(path.group("slug")))
+        matches = bool(slug and _key(name)) and (_key(name) in slug or slug in _key(name))
+        if matches and name not in names:
+            names.append(name)
+    return names
+
+
+def _byline_names(window: str) -> list[str]:
+    for match in _SCAN_BYLINE.finditer(window):
+        names = [
+            name.strip()
+            for name in re.split(r"\s*(?:,|&|;|\band\b)\s*", match.group("names"))
+            if name.strip()
+        ]
+        good = [
+            n
+            for n in names
+            if not any(token.casefold() in _NOT_NAME for token in n.split())
+            and (len(n.split()) >= 2 or window[match.end() :].startswith(("\n", " \n")))
+        ]
+        if good and len(good) == len(names):
+            return good
+    return []
+
+
+def _fold(text: str) -> str:
+    """Case and typographic quotes folded, one character for one (positions stay put)."""
+    return text.translate(_QUOTE_FOLD).lower()
+
+
+_QUOTE_FOLD = str.maketrans("‘’“”–—", "''\"\"--")
+_BYLINE_REACH = 0.7  # a byline found without the headline lies in the page's first part
+
+
+def scan_page(meta: PageMeta, raw: str) -> None:
+    """Fill authors and date still missing from the lines right after the headline.
+
+    The headline is the title seen again on the page with a byline or date right below it;
+    without one, the page's first byline stands for it. Authors linked to their author pages
+    are the last resort.
+    """
+    lines = [strip_markup(line) for line in raw.split("\n")]
+    flat = "\n".join(line for line in lines if line)
+    folded = _fold(flat)
+    window = ""
+    title = _fold(meta.title)
+    found = folded.find(title) if len(title) >= 10 else -1
+    while found != -1:
+        after = flat[found + len(title) : found + len(title) + _SCAN_WINDOW]
+        if _byline_names(after) or find_date(after):
+            window = after
+            break
+        found = folded.find(title, found + len(title))
+    if not window:
+        byline = _SCAN_BYLINE.search(flat, 0, int(len(flat) * _BYLINE_REACH))
+        while byline and not _byline_names(flat[byline.start() : byline.end() + 2]):
+            byline = _SCAN_BYLINE.search(flat, byline.end(), int(len(flat) * _BYLINE_REACH))
+        if byline:
+            window = flat[byline.start() : byline.start() + _SCAN_WINDOW]
+    if not meta.authors:
+        meta.authors = tuple(_byline_names(window) or author_links(raw)[:1])
+    if meta.published is None:
+        found_date = find_date(window)
+        if found_date:
+            meta.published = found_date[0]

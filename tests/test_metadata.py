@@ -1,0 +1,291 @@
+"""Metadata a page declares (front matter, scraper headers, JSON) and how many articles it holds."""
+
+from __future__ import annotations
+
+import pytest
+
+from index.cleaning import clean_page
+from index.cleaning.articles import strip_title_suffix
+from index.cleaning.dates import find_date
+from index.cleaning.metadata import read_declared
+
+BODY = (
+    "Harbour officials in {place} said the new crane contract would shorten waiting times for "
+    "container ships over the coming winter, although dock unions asked for guarantees on "
+    "shift lengths and safety inspections before the machines arrive."
+)
+
+
+def body(*places: str) -> str:
+    return "\n\n".join(BODY.format(place=place) for place in places)
+
+
+# ----------------------------------------------------------------------------- declared blocks
+
+
+def test_yaml_front_matter_gives_title_url_and_authors_and_never_reaches_the_text() -> None:
+    page = "\n".join(
+        [
+            "---",
+            'title: "Cranes Arrive at the Northern Quay"',
+            "url: https://news.example.org/cranes-arrive",
+            "fetched_at: 2025-09-13T14:40:15-04:00",
+            "authors:",
+            "  - Ada Lovelace",
+            "  - Alan Turing",
+            "---",
+            "",
+            body("Aberdeen", "Dundee"),
+        ]
+    )
+    (doc,) = clean_page(page, source_id="front.md")
+    assert doc.title == "Cranes Arrive at the Northern Quay"
+    assert doc.url == "https://news.example.org/cranes-arrive"
+    assert doc.authors == ("Ada Lovelace", "Alan Turing")
+    assert doc.published is None  # the fetch time is not the publication date
+    assert "fetched_at" not in doc.text
+    assert "news.example.org" not in doc.text
+
+
+def test_toml_front_matter_gives_title_date_and_author() -> None:
+    page = "\n".join(
+        [
+            "+++",
+            'title = "Ferry Timetable Changes"',
+            "date = 2023-12-22T09:00:00Z",
+            'author = "Grace Hopper"',
+            "+++",
+            body("Oban"),
+        ]
+    )
+    (doc,) = clean_page(page, source_id="front.md")
+    assert (doc.title, doc.published, doc.authors) == (
+        "Ferry Timetable Changes",
+        "2023-12-22",
+        ("Grace Hopper",),
+    )
+    assert "+++" not in doc.text
+
+
+def test_scraper_header_lines_give_title_url_and_publication_time() -> None:
+    page = "\n\n".join(
+        [
+            "Title: Lighthouse Keepers Return",
+            "URL Source: https://coast.example.com/keepers",
+            "Published Time: 2021-12-02T10:26:00Z",
+            "Markdown Content:",
+            body("Wick", "Thurso"),
+        ]
+    )
+    (doc,) = clean_page(page, source_id="reader.md")
+    assert (doc.title, doc.url, doc.published) == (
+        "Lighthouse Keepers Return",
+        "https://coast.example.com/keepers",
+        "2021-12-02",
+    )
+    assert "Markdown Content" not in doc.text
+    assert "URL Source" not in doc.text
+
+
+def test_information_list_gives_link_date_author_and_source_and_is_dropped() -> None:
+    page = "\n".join(
+        [
+            "# Tidal Barrier Approved",
+            "",
+            "## Information:",
+            "+ Source: The Coast Herald",
+            "+ Link: [article](https://herald.example.net/tidal-barrier/)",
+            "+ Date: September 24, 2021",
+            "+ Author: Mary Somerville",
+            "",
+            "## Article:",
+            body("Hull", "Grimsby"),
+        ]
+    )
+    (doc,) = clean_page(page, source_id="osint.md")
+    assert doc.title == "Tidal Barrier Approved"
+    assert doc.url == "https://herald.example.net/tidal-barrier/"
+    assert doc.published == "2021-09-24"
+    assert doc.authors == ("Mary Somerville",)
+    assert doc.site == "The Coast Herald"
+    assert "Information" not in doc.text
+    assert "Article:" not in doc.text
+    assert doc.text.startswith("Harbour officials in Hull")
+
+
+def test_bold_key_list_without_heading_is_read_at_the_top_of_the_page() -> None:
+    page = "\n".join(
+        [
+            "- **URL**: https://port.example.org/dredging",
+            "- **Published**: 22 Dec 2023",
+            "",
+            body("Leith"),
+        ]
+    )
+    meta, text = read_declared(page)
+    assert (meta.url, meta.published) == ("https://port.example.org/dredging", "2023-12-22")
+    assert text.strip() == body("Leith")
+
+
+def test_trailing_url_section_gives_the_url_and_leaves_the_text() -> None:
+    page = "\n\n".join(["# Weekly Shipping Notes", body("Cork"), "## URL", "https://e.example/n"])
+    (doc,) = clean_page(page, source_id="notes.md")
+    assert doc.url == "https://e.example/n"
+    assert "URL" not in doc.text
+    assert doc.text == body("Cork")
+
+
+def test_json_ld_blob_gives_headline_authors_and_date_and_is_removed() -> None:
+    blob = (
+        '{"@context": "https://schema.org", "@type": "NewsArticle", '
+        '"headline": "Canal Reopens to Barges", "datePublished": "2022-01-14T16:06:49+00:00", '
+        '"author": [{"@type": "Person", "name": "Emmy Noether"}, '
+        '{"@type": "Person", "name": "Lise Meitner"}]}'
+    )
+    page = "\n\n".join([blob, body("Leeds", "Wakefield")])
+    (doc,) = clean_page(page, source_id="ld.txt")
+    assert (doc.title, doc.authors, doc.published) == (
+        "Canal Reopens to Barges",
+        ("Emmy Noether", "Lise Meitner"),
+        "2022-01-14",
+    )
+    assert "schema.org" not in doc.text
+
+
+def test_html_data_object_in_a_script_gives_the_author() -> None:
+    page = f"""<!DOCTYPE html><html><head>
+<title>Bridge Tolls Scrapped - Valley Post</title>
+<meta value="2017-01-19T08:05:40+00:00" name="article:published_time">
+<script>var site = window.site || {{}}; site.data = {{"title": "Bridge Tolls Scrapped",
+"author": "Rosalind Franklin", "section": "News"}};</script>
+</head><body><nav><a href="/">Home</a></nav>
+<article><h1>Bridge Tolls Scrapped</h1><p>{BODY.format(place="Perth")}</p>
+<p>{BODY.format(place="Stirling")}</p></article></body></html>"""
+    (doc,) = clean_page(page, source_id="tolls.html", is_html=True)
+    assert doc.title == "Bridge Tolls Scrapped"
+    assert doc.authors == ("Rosalind Franklin",)
+    assert doc.published == "2017-01-19"
+
+
+# ----------------------------------------------------------------------------- titles
+
+
+HEADLINE = "Cranes Arrive at the Quay"
+
+
+@pytest.mark.parametrize(
+    ("title", "sites", "authors", "expected"),
+    [
+        (f"{HEADLINE} - WSJ", ["https://www.wsj.example/x"], [], HEADLINE),
+        (f"{HEADLINE} | Jo Bloggs | The Herald", ["theherald.example"], ["Jo Bloggs"], HEADLINE),
+        (f"{HEADLINE} · Harbour Voices", ["Harbour Voices"], [], HEADLINE),
+        (
+            "Cranes: A Short History - Part Two",
+            ["other.example"],
+            [],
+            "Cranes: A Short History - Part Two",
+        ),
+    ],
+)
+def test_site_and_author_suffixes_are_stripped_from_the_title(
+    title: str, sites: list[str], authors: list[str], expected: str
+) -> None:
+    assert strip_title_suffix(title, sites=sites, authors=authors) == expected
+
+
+def test_title_suffix_goes_when_the_headline_alone_is_seen_again_on_the_page() -> None:
+    lines = ["Menu", "Cranes Arrive at the Quay", "By Jo Bloggs"]
+    assert strip_title_suffix("Cranes Arrive at the Quay | Opinion", lines=lines) == (
+        "Cranes Arrive at the Quay"
+    )
+
+
+def test_text_page_title_is_its_first_line_seen_again_above_the_byline() -> None:
+    page = "\n".join(
+        [
+            "Cranes Arrive at the Northern Quay",
+            "Home",
+            "News",
+            "Cranes Arrive at the Northern Quay",
+            "By Jo Bloggs",
+            "August 2, 2024",
+            body("Aberdeen", "Dundee"),
+        ]
+    )
+    (doc,) = clean_page(page, source_id="soup.txt")
+    assert (doc.title, doc.authors, doc.published) == (
+        "Cranes Arrive at the Northern Quay",
+        ("Jo Bloggs",),
+        "2024-08-02",
+    )
+
+
+# ----------------------------------------------------------------------------- bylines
+
+
+@pytest.mark.parametrize(
+    ("byline", "authors"),
+    [
+        ("By Jo Bloggs and Sam Smith", ("Jo Bloggs", "Sam Smith")),
+        ("By\n\n[Jo Bloggs](https://paper.example/author/jo-bloggs)", ("Jo Bloggs",)),
+        ("Written byJo Bloggs", ("Jo Bloggs",)),
+        ("Photo: Agency\n\nBy Jo Bloggs & Sam SmithPaper NewsMore", ("Jo Bloggs", "Sam Smith")),
+    ],
+)
+def test_byline_forms_below_the_headline_give_the_authors(
+    byline: str, authors: tuple[str, ...]
+) -> None:
+    page = "\n\n".join(
+        [
+            "---",
+            "title: Cranes Arrive at the Northern Quay - Paper",
+            "---",
+            "Cranes Arrive at the Northern Quay",
+            byline,
+            "Sep 24, 2021 10:26 AM",
+            body("Aberdeen", "Dundee"),
+        ]
+    ).replace("---\n\n", "---\n", 1)
+    (doc,) = clean_page(page, source_id="byline.md")
+    assert doc.authors == authors
+    assert doc.published == "2021-09-24"
+    assert doc.title == "Cranes Arrive at the Northern Quay"
+
+
+def test_author_linked_to_an_author_page_in_a_bio_is_the_author_when_no_byline() -> None:
+    page = "\n\n".join(
+        [
+            "# Cranes Arrive at the Northern Quay",
+            body("Aberdeen", "Dundee"),
+            "[Jo Bloggs](/author/jo-bloggs/) is a senior writer covering ports and shipping.",
+        ]
+    )
+    (doc,) = clean_page(page, source_id="bio.md")
+    assert doc.authors == ("Jo Bloggs",)
+
+
+# ----------------------------------------------------------------------------- dates
+
+
+@pytest.mark.parametrize(
+    ("text", "iso"),
+    [
+        ("December 2, 2021", "2021-12-02"),
+        ("2021-12-02T10:26:00Z", "2021-12-02"),
+        ("Sep 24, 2021 10:26 AM", "2021-09-24"),
+        ("22 Dec 2023", "2023-12-22"),
+        ("Sept. 25, 2021, 8:30 AM UTC", "2021-09-25"),
+        ("05/23/2025 10:00 AM EDT", "2025-05-23"),
+        ("Mon 30 Jun 2025 06.00 EDT", "2025-06-30"),
+        ("LivePrintSept. 25, 2021", "2021-09-25"),
+    ],
+)
+def test_dates_in_common_forms_are_read_as_iso(text: str, iso: str) -> None:
+    found = find_date(text)
+    assert found is not None
+    assert found[0] == iso
+
+
+@pytest.mark.parametrize("text", ["3 hours ago", "Updated yesterday", "the mayor 5, 2020"])
+def test_relative_dates_and_lookalikes_are_not_dates(text: str) -> None:
+    assert find_date(text) is None
