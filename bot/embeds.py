@@ -190,7 +190,8 @@ def sources_embeds(view: SourceView, *, context_chars: int = CONTEXT_CHARS) -> l
     main.add_field(
         name="Document",
         value=clip(
-            f"`{q.doc_id}` · characters {q.start}–{q.end} · {view.document_passages} passages",
+            f"`{q.doc_id}` · {f'page {view.page} · ' if view.page else ''}characters "
+            f"{q.start}–{q.end} · {view.document_passages} passages",
             FIELD_VALUE_LIMIT,
         ),
         inline=False,

@@ -50,8 +50,8 @@ def sources_text(view: SourceView) -> str:
         f"  published: {q.published or 'unknown'}",
         f"  site:      {q.site or 'unknown'}",
         f"  link:      {q.url or 'none'}",
-        f"  document:  {q.doc_id} (characters {q.start}–{q.end} of its text, "
-        f"{view.document_passages} passages)",
+        f"  document:  {q.doc_id} ({f'page {view.page}, ' if view.page else ''}"
+        f"characters {q.start}–{q.end} of its text, {view.document_passages} passages)",
         "",
         "In context:",
     ]

@@ -29,6 +29,7 @@ class SourceView:
     after: str  # and just after
     same_elsewhere: tuple[Quote, ...]  # passages in other documents that say nearly the same
     document_passages: int
+    page: int | None = None  # the page the passage starts on, for documents with pages (PDFs)
 
 
 def _context(doc: Document, passage: Passage) -> tuple[str, str]:
@@ -51,7 +52,12 @@ def passage_sources(library: Library, passage_id: int | str) -> SourceView:
     )
     count = len(library.store.passages_of(doc.doc_id))
     return SourceView(
-        Quote.of(passage, doc), before, after, tuple(Quote.from_hit(h) for h in similar), count
+        Quote.of(passage, doc),
+        before,
+        after,
+        tuple(Quote.from_hit(h) for h in similar),
+        count,
+        page=doc.page_of(passage.start),
     )
 
 
