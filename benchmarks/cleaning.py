@@ -35,17 +35,22 @@ _SUMMARY = re.compile(r"(\w[\w-]*)=([\d./]+)")
 
 
 def export_folder(folder: Path, out: Path, *, fake: bool = False) -> tuple[int, float, int]:
-    """Read every file of ``folder`` as the indexer does; write export lines; (docs, s, passages)."""
+    """Read ``folder`` as the indexer does and write export lines: (docs, seconds, passages)."""
     embedder = make_embedder("fake" if fake else None)
     with tempfile.TemporaryDirectory() as tmp:
         indexer = Indexer(Store(Path(tmp) / "scratch.db"), embedder)
         files, _ = ingest.discover_files([folder])
+        repetition = ingest.site_repetition(files)
         started = time.perf_counter()
         count = passages = 0
         with out.open("w", encoding="utf-8") as sink:
             for path in files:
                 try:
-                    documents = ingest.read_file(path, embed=indexer._embed_for_cleaning)
+                    documents = ingest.read_file(
+                        path,
+                        embed=indexer._embed_for_cleaning,
+                        site_furniture=repetition.lines_for(path),
+                    )
                 except BriefbotError as exc:
                     print(f"skipped: {exc}", file=sys.stderr)
                     continue
@@ -96,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
 
     sets = {
         "pages": (args.pages, args.pages / "gold.json", ()),
-        "pdfs": (args.pdfs, args.pdfs / "gold.json", ("--min-recall", "0.95", "--max-leak", "0.05")),
+        "pdfs": (args.pdfs, args.pdfs / "gold.json", ("--min-recall=0.95", "--max-leak=0.05")),
     }
     results: dict[str, object] = {
         "machine": machine_facts(),

@@ -14,6 +14,7 @@ import charset_normalizer
 import numpy as np
 
 from index.cleaning import clean_page, normalise_date
+from index.cleaning.repetition import TEXT_SUFFIXES, SiteRepetition
 from index.errors import IngestError
 from index.models import Document
 
@@ -88,12 +89,15 @@ def read_file(
     source_id: str | None = None,
     embed: Embed | None = None,
     warn: Warn | None = None,
+    site_furniture: frozenset[str] = frozenset(),
 ) -> list[Document]:
     """One file → its documents; raises ``IngestError`` naming the file when it has none.
 
     ``source_id`` defaults to the file name. ``embed`` enables the off-topic line filter for
     scraped pages (JSONL text is kept as given). ``warn`` receives one message per caveat of a
     file that is still read (a guessed encoding, a skipped JSONL line); by default it is logged.
+    ``site_furniture``: lines that recur across the pages of this file's site (see
+    ``index.cleaning.repetition``).
     """
     warn = warn or _log_warning
     path = Path(path)
@@ -102,10 +106,32 @@ def read_file(
         return _read_jsonl(path, text, warn)
     source = source_id or path.name
     is_html = path.suffix.lower() in HTML_SUFFIXES or _looks_like_html(text)
-    documents = clean_page(text, source_id=source, path=str(path), is_html=is_html, embed=embed)
+    documents = clean_page(
+        text,
+        source_id=source,
+        path=str(path),
+        is_html=is_html,
+        embed=embed,
+        site_furniture=site_furniture,
+    )
     if not documents:
         raise IngestError(f"{path.name}: no article text left after cleaning")
     return documents
+
+
+def site_repetition(files: Sequence[Path]) -> SiteRepetition:
+    """The lines each site repeats across its text pages among ``files`` (unreadable: skipped)."""
+    pages: list[tuple[Path, str]] = []
+    for path in files:
+        if path.suffix.lower() not in TEXT_SUFFIXES:
+            continue
+        try:
+            text = _read_text(path, lambda _message: None)
+        except IngestError:
+            continue  # reported when the file itself is read
+        if not _looks_like_html(text):
+            pages.append((path, text))
+    return SiteRepetition.from_pages(pages)
 
 
 def _read_text(path: Path, warn: Warn) -> str:

@@ -16,6 +16,7 @@ import numpy as np
 
 from index import ingest
 from index.chunking import chunk_text
+from index.cleaning.repetition import SiteRepetition
 from index.embedding import Embedder
 from index.errors import BriefbotError
 from index.models import Document
@@ -163,6 +164,7 @@ class Indexer:
         self.batch_size = batch_size or (256 if getattr(embedder, "device", "cpu") != "cpu" else 32)
         self.progress_stream = progress_stream
         self._vector_cache: dict[str, np.ndarray] = {}
+        self._repetition = SiteRepetition()
 
     def _embed_for_cleaning(self, texts: list[str]) -> np.ndarray:
         """Vectors for the cleaner's relatedness check, cached for reuse as passage vectors.
@@ -187,6 +189,8 @@ class Indexer:
             self.store.clear()
         self.store.check_model(self.embedder.name, self.embedder.dim, claim=True)
         files, warnings = ingest.discover_files(list(paths))
+        # The whole corpus is in view: lines a site repeats on its pages are its furniture.
+        self._repetition = ingest.site_repetition(files)
         for warning in warnings:
             report.skipped.append(("", warning))
             log.warning("%s", warning)
@@ -220,7 +224,12 @@ class Indexer:
             return None
         notes: list[str] = []
         try:
-            documents = ingest.read_file(path, embed=self._embed_for_cleaning, warn=notes.append)
+            documents = ingest.read_file(
+                path,
+                embed=self._embed_for_cleaning,
+                warn=notes.append,
+                site_furniture=self._repetition.lines_for(path),
+            )
         except BriefbotError as exc:
             report.skipped.append((str(path), str(exc)))
             log.warning("skipped %s", exc)

@@ -27,10 +27,11 @@ from index.cleaning.furniture import (
     keep_body_region,
 )
 from index.cleaning.html import extract_html
-from index.cleaning.lines import LONG_PARAGRAPH_WORDS, is_chrome
+from index.cleaning.lines import LONG_PARAGRAPH_WORDS
 from index.cleaning.markup import strip_markup
 from index.cleaning.metadata import read_declared
 from index.cleaning.paragraphs import split_paragraphs
+from index.cleaning.repetition import line_key
 from index.cleaning.strays import Embed, drop_stray_lines
 from index.models import Document
 
@@ -44,11 +45,14 @@ def clean_page(
     path: str | None = None,
     is_html: bool = False,
     embed: Embed | None = None,
+    site_furniture: frozenset[str] = frozenset(),
 ) -> list[Document]:
     """A scraped page → its articles as clean ``Document``s (``[]`` when nothing is left).
 
     ``embed`` (texts → unit vectors) enables dropping short off-topic lines; without it
-    only the rule-based cleaning runs. HTML goes through trafilatura first.
+    only the rule-based cleaning runs. ``site_furniture`` holds the lines (as ``line_key``
+    gives them) that recur across this site's pages in the corpus. HTML goes through
+    trafilatura first.
     """
     page_meta = PageMeta()
     fallback_title = ""
@@ -59,12 +63,14 @@ def clean_page(
     else:
         page_meta, raw = read_declared(raw)  # front matter, scraper headers: never passages
         fallback_title = title_from_lines(raw.split("\n"))
-    paras = drop_chrome(split_paragraphs(raw))
+    # Chrome stays in view until the body is found: a run of it marks where the article ends.
+    paras = split_paragraphs(raw)
+    if site_furniture:
+        paras = [p for p in paras if line_key(p.text) not in site_furniture]
     articles: list[Article] = []
     for segment in split_at_markers(paras):
-        segment = drop_tables_of_contents(drop_feeds(segment))
         meta, body = read_header(segment)
-        body = [p for p in keep_body_region(body) if not is_chrome(p.text)]
+        body = drop_chrome(drop_tables_of_contents(drop_feeds(keep_body_region(body))))
         body, bio_names = drop_trailer(body, meta.authors)
         if meta.byline_names and bio_names and len(meta.authors) <= 1:
             split = split_names_by_bios(meta.byline_names, bio_names)

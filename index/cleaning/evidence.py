@@ -79,17 +79,23 @@ _SPONSOR_TAIL = re.compile(
     re.IGNORECASE,
 )
 _SENTENCE_SPLIT = re.compile(r"(?<=[.!?])[\"”’]?\s+(?=[\"“‘]?[A-Z])")
-# The vocabulary of licences, privacy, advertising, moderation and machine-made text.
+# The vocabulary of site notices, family by family: a hit names its family's group.
 _NOTICE = re.compile(
-    r"©|\bcopyright\b|\ball\s+rights\s+reserved\b|\btrademarks?\b|\bterms\s+(?:of\s+(?:service|"
-    r"use)|and\s+conditions)\b|\bprivacy\s+(?:policy|notice|statement)\b|\bcookies?\b|"
-    r"\bpersonal\s+(?:information|data)\b|\baffiliate\b|\bcommissions?\b|\bnon-?commercial\b|"
-    r"\blicen[cs]ed?\b|\bcreative\s+commons\b|\breprints?\b|\bpermissions?\b|\brepublish\w*\b|"
-    r"\bai-generated\b|\bartificial[-\s]intelligence\s+tool\b|\bin\s+beta\b|\bviews\s+expressed\b|"
-    r"\b(?:own|sole)\s+views?\b|\binaccurac(?:y|ies)\b|\bdo(?:es)?\s+not\s+necessarily\b|\bmoderat(?:or|ed|ion)\b|\bspam\b|"
-    r"\badvertis\w*\b|\b(?:online\s+)?ads\b|\bsponsor(?:ed|s)?\b|\bpaywalls?\b|\bpartner\s+content\b|"
-    r"\bexternal\s+(?:sites?|links?|linking)\b|\bsubscriber\s+agreement\b|\bresponsible\s+for\s+the"
-    r"\s+content\b|\bfunders?\b|\bfunded\s+by\b|\bdistribution\s+and\s+use\b|\bat\s+your\s+own\s+risk\b",
+    r"(?P<legal>©|\bcopyright\b|\ball\s+rights\s+reserved\b|\btrademarks?\b|"
+    r"\bterms\s+(?:of\s+(?:service|use)|and\s+conditions)\b|\bnon-?commercial\b|"
+    r"\blicen[cs]ed?\b|\bcreative\s+commons\b|\breprints?\b|\bpermissions?\b|"
+    r"\brepublish\w*\b|\bsubscriber\s+agreement\b|\bdistribution\s+and\s+use\b|"
+    r"\bat\s+your\s+own\s+risk\b)"
+    r"|(?P<privacy>\bprivacy\s+(?:policy|notice|statement)\b|\bcookies?\b|"
+    r"\bpersonal\s+(?:information|data)\b)"
+    r"|(?P<ads>\baffiliate\b|\bcommissions?\b|\badvertis\w*\b|\b(?:online\s+)?ads\b|"
+    r"\bsponsor(?:ed|s)?\b|\bpaywalls?\b|\bpartner\s+content\b)"
+    r"|(?P<machine>\bai-generated\b|\bartificial[-\s]intelligence\s+tool\b|\bin\s+beta\b|"
+    r"\binaccurac(?:y|ies)\b)"
+    r"|(?P<editorial>\bviews\s+expressed\b|\b(?:own|sole)\s+views?\b|"
+    r"\bdo(?:es)?\s+not\s+necessarily\b|\bfunders?\b|\bfunded\s+by\b|"
+    r"\bexternal\s+(?:sites?|links?|linking)\b|\bresponsible\s+for\s+the\s+content\b)"
+    r"|(?P<moderation>\bmoderat(?:or|ed|ion)\b|\bspam\b)",
     re.IGNORECASE,
 )
 
@@ -130,15 +136,16 @@ def _is_notice_sentence(text: str) -> bool:
     voice = _READER_VOICE.search(text) is not None
     if voice and len({m.group().lower() for m in _SITE_CHANNEL.finditer(text)}) >= 2:
         return True  # the site describing its own newsletters, subscriptions, accounts
-    notices = [match.group().lower() for match in _NOTICE.finditer(text)]
-    if not notices:
+    hits = list(_NOTICE.finditer(text))
+    if not hits:
         return False
     if text.lstrip().startswith(("©", "Copyright", "copyright")) or words <= NOTICE_SHORT_WORDS:
         return True
-    # One notice word in a longer sentence may be prose about ads or licences: ask for a dense
-    # vocabulary and the site's or the reader's voice.
-    dense = len(notices) * NOTICE_WORDS_PER_HIT >= words
-    return len(set(notices)) >= 2 and dense and voice
+    # A longer sentence may be prose about ads or licences: ask for the vocabulary of two
+    # families (licence and privacy, ads and funding ...), densely, in the site's or reader's voice.
+    families = {match.lastgroup for match in hits}
+    dense = len(hits) * NOTICE_WORDS_PER_HIT >= words
+    return len(families) >= 2 and dense and voice
 
 
 def is_reader_notice(text: str) -> bool:

@@ -48,6 +48,7 @@ def drop_feeds(paras: list[Para]) -> list[Para]:
 
 
 def drop_chrome(paras: list[Para]) -> list[Para]:
+    """Drop furniture lines (``is_furniture``), with the wrapped tails of "Articles by:" labels."""
     kept: list[Para] = []
     dropped_label = False
     for para in paras:
@@ -59,7 +60,7 @@ def drop_chrome(paras: list[Para]) -> list[Para]:
         ):
             continue  # the wrapped tail of an "Articles by: M. K." line
         dropped_label = False
-        if is_chrome(para.text):
+        if is_furniture(para):
             dropped_label = NAME_LABEL.match(para.text) is not None
             continue
         kept.append(para)
@@ -125,7 +126,7 @@ EDGE_SENTENCES_AFTER = 3
 EDGE_SENTENCES_BEFORE = 2
 # A short non-sentence line (a heading, a menu item, a caption) costs this much in the region.
 SHORT_LINE_COST = 2.0
-MENU_LINE_COST = 3.0
+MENU_LINE_COST = 8.0
 SECTION_HEADING_WORDS = 12
 
 

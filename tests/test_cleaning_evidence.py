@@ -1,0 +1,254 @@
+"""Furniture judged by general evidence, on synthetic pages of sites the cleaner has never seen.
+
+Every page here is made up: its menus, prompts and notices are written in the shapes furniture
+takes on real sites (glued blocks, link-dense menus, sign-up boxes, licence lines, credits,
+teaser feeds, bios), never copied from one.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from index.chunking import chunk_text
+from index.cleaning import clean_page
+from index.cleaning.evidence import is_reader_notice, link_density, stop_ratio
+from index.cleaning.lines import is_credit
+from index.cleaning.paragraphs import deglue
+from index.cleaning.repetition import SiteRepetition, line_key
+from index.ingest import read_file, site_repetition
+
+BODY = [
+    "The regional water board approved a plan on Tuesday to replace the ageing pipes that "
+    "serve the valley's three largest towns, after a winter in which repeated bursts left "
+    "thousands of households without water for days.",
+    "Engineers told the board that the network, most of it laid before 1960, loses nearly a "
+    "third of the water it carries, and that patching it would cost more over a decade than "
+    "replacing the worst sections now.",
+    "The plan will be paid for by a surcharge on bills over the next eight years, which "
+    "consumer groups said would fall hardest on pensioners and on families who rent and "
+    "cannot fix their own plumbing.",
+    "Board members said they would publish a map of the works in the spring, so that residents "
+    "know when their streets will be dug up and for how long the water will be shut off.",
+]
+
+
+def passages_of(page: str, **kwargs: object) -> list[str]:
+    """The passage texts the index would store for ``page``."""
+    texts = []
+    for doc in clean_page(page, source_id="page.md", **kwargs):  # type: ignore[arg-type]
+        texts += [doc.text[span.start : span.end] for span in chunk_text(doc.text)]
+    return texts
+
+
+def document_text(page: str) -> str:
+    return "\n".join(doc.text for doc in clean_page(page, source_id="page.md"))
+
+
+def test_blocks_glued_together_by_a_scraper_are_split_apart() -> None:
+    glued = (
+        "Pipes to be replacedHomeValleyTownsWeatherSportOpinion"
+        "The board approved the plan on Tuesday.It will cost more than expected."
+    )
+    pieces = deglue(glued)
+    assert "Home" in pieces and "Weather" in pieces and "Opinion" in pieces
+    assert "The board approved the plan on Tuesday." in pieces
+    assert "It will cost more than expected." in pieces
+
+
+def test_names_with_inner_capitals_are_not_taken_for_glued_blocks() -> None:
+    line = "He posted on YouTube and LinkedIn about McDonald's and the iPhone deal with OpenAI."
+    assert deglue(line) == [line]
+
+
+def test_a_page_glued_into_one_line_keeps_its_article_and_loses_its_menu() -> None:
+    menu = "HomeNewsSportWeatherBusinessCultureTravelVideoLive" * 3
+    page = "Pipes to be replaced across the valley" + menu + "".join(BODY) + "RelatedMore news"
+    text = document_text(page)
+    for para in BODY:
+        assert para in text
+    assert "Weather" not in text
+
+
+def test_menus_and_footers_around_the_article_are_cut_at_the_body_edges() -> None:
+    menu = [
+        f"- [{name}](https://example.org/{name.lower()})" for name in "Home World Opinion".split()
+    ]
+    footer = [
+        "About us",
+        "Our mission is to bring readers across the region independent, fact-checked news "
+        "about the places where they live, work and raise their families.",
+        "Careers",
+        "Contact",
+    ]
+    page = "\n\n".join(
+        [*menu, "# Pipes to be replaced", *BODY, "## More from the site", *menu, *footer]
+    )
+    text = document_text(page)
+    assert all(para in text for para in BODY)
+    assert "Our mission is to bring readers" not in text
+
+
+def test_a_short_closing_sentence_of_the_article_is_kept() -> None:
+    page = "\n\n".join(["# Pipes to be replaced", *BODY, "The board meets again in May."])
+    assert "The board meets again in May." in document_text(page)
+
+
+def test_sign_up_prompts_and_donation_appeals_never_reach_a_passage() -> None:
+    prompts = [
+        "Get the morning briefing in your inbox every weekday. Sign up for free today.",
+        "Reporting like this takes time and money. If you value it, please support us with a "
+        "monthly donation.",
+        "Have a tip for our reporters? Get in touch securely through our encrypted channels.",
+        "Enter your email address to receive the newsletter. We will never share your details.",
+    ]
+    page = "\n\n".join(["# Pipes to be replaced", BODY[0], prompts[0], BODY[1], *prompts[1:]])
+    passages = " ".join(passages_of(page))
+    for prompt in prompts:
+        assert prompt.split(".")[0] not in passages
+    assert BODY[1][:60] in passages
+
+
+def test_licence_privacy_and_ai_notices_are_furniture() -> None:
+    for notice in [
+        "© 2031 Valley Media Group. All rights reserved.",
+        "This copy is for your personal, non-commercial use only. Distribution of this material "
+        "is governed by our subscriber agreement and by copyright law.",
+        "Voice is AI-generated. Inconsistencies may occur.",
+        "The views expressed in this article are the writer's own.",
+        "Register and stream this free session today – Sponsored by Acme Widgets.",
+    ]:
+        assert is_reader_notice(notice), notice
+
+
+def test_prose_that_talks_about_ads_or_addresses_the_reader_is_not_a_notice() -> None:
+    for prose in [
+        "Had you stood at the end of the parade, you would have seen an advertisement for the "
+        "firm on a giant screen, paid for by one of the event's sponsors.",
+        "The senator said the bill, sponsored by three members of her party, would ban targeted "
+        "advertising to children under thirteen.",
+        "“We will subscribe to whatever the court decides,” the mayor told reporters.",
+    ]:
+        assert not is_reader_notice(prose), prose
+
+
+def test_a_sign_up_box_glued_into_one_line_is_judged_sentence_by_sentence() -> None:
+    box = (
+        "Enter your email address to sign up. Privacy notice: newsletters may contain "
+        "information about charities and online ads. If you do not have an account, we will "
+        "create one for you. You can complete registration at any time."
+    )
+    assert is_reader_notice(box)
+
+
+def test_picture_credits_are_furniture_with_their_captions() -> None:
+    for credit in [
+        "Residents queue for water in the square. | Photos by A. Person for Valley News",
+        "Illustration: Jane Artist",
+        "Pat Photographer / Wire Agency - Stock Images",
+    ]:
+        assert is_credit(credit), credit
+    assert not is_credit(BODY[0])
+    assert not is_credit("Image processing on the new chips is twice as fast as before.")
+
+
+def test_teaser_headlines_with_time_stamps_are_dropped_whichever_side_the_stamp_is_on() -> None:
+    teasers = [
+        "Council votes to close the old library after a decade of budget cuts",
+        "Valley 6 hours ago",
+        "Heatwave warning issued for the weekend as temperatures climb past forty",
+        "Region 3 days ago",
+    ]
+    page = "\n\n".join(["# Pipes to be replaced", *BODY, "Recent stories", *teasers])
+    text = document_text(page)
+    assert "Council votes" not in text and "Heatwave warning" not in text
+
+
+def test_a_link_dense_teaser_inside_the_body_is_dropped() -> None:
+    teaser = (
+        "[Council votes to close the old library after a decade of budget cuts, despite "
+        "protests](https://example.org/library)Read more"
+    )
+    page = "\n\n".join(["# Pipes to be replaced", BODY[0], BODY[1], teaser, BODY[2], BODY[3]])
+    text = document_text(page)
+    assert "Council votes" not in text
+    assert BODY[3] in text
+
+
+def test_link_density_and_function_words_measure_what_they_say() -> None:
+    raw = "[Home](https://example.org) [World](https://example.org/world) news"
+    assert link_density(raw, "Home World news") > 0.5
+    assert stop_ratio(BODY[0]) > 0.3
+    assert stop_ratio("Home World Opinion Sport Weather Culture") == 0.0
+
+
+def test_a_writers_bio_at_the_foot_of_the_article_is_dropped() -> None:
+    bio = (
+        "Sam Writer covered water and energy for the paper from 2019 to 2024 and previously "
+        "reported on local government in the north."
+    )
+    page = "\n\n".join(["# Pipes to be replaced", "By Sam Writer", *BODY, "Sam Writer", bio])
+    assert "covered water and energy" not in document_text(page)
+
+
+def _site_page(number: int) -> str:
+    topic = ["pipes", "schools", "roads"][number]
+    return "\n\n".join(
+        [
+            "---",
+            f"url: https://valley.example/news/{topic}",
+            "---",
+            f"# Council report on {topic}",
+            f"The council published its annual report on {topic} this week, and officials said "
+            f"the findings on {topic} would shape spending decisions for the coming three years.",
+            f"Residents were invited to comment on the {topic} report at public meetings held in "
+            "each of the valley's towns over the following month, with transcripts published.",
+            "Valley Gazette is an independent newsroom owned by its readers since 1998.",
+            "Every story we publish is checked by two editors before it goes live on the site.",
+        ]
+    )
+
+
+def test_lines_a_site_repeats_on_its_pages_are_that_sites_furniture(tmp_path: Path) -> None:
+    paths = []
+    for number in range(3):
+        path = tmp_path / f"page{number}.md"
+        path.write_text(_site_page(number), encoding="utf-8")
+        paths.append(path)
+    repetition = site_repetition(paths)
+    furniture = repetition.lines_for(paths[0])
+    assert line_key(
+        "Valley Gazette is an independent newsroom owned by its readers since 1998."
+    ) in (furniture)
+    for path in paths:
+        (doc,) = read_file(path, site_furniture=repetition.lines_for(path))
+        assert "independent newsroom" not in doc.text
+        assert "checked by two editors" not in doc.text
+        assert "annual report" in doc.text
+
+
+def test_the_same_article_saved_twice_is_not_taken_for_furniture(tmp_path: Path) -> None:
+    pages = [(tmp_path / f"copy{n}.md", _site_page(0)) for n in range(2)]
+    assert SiteRepetition.from_pages(pages).lines_for(pages[0][0]) == frozenset()
+
+
+def test_pages_of_different_sites_do_not_share_furniture(tmp_path: Path) -> None:
+    first = _site_page(0)
+    second = _site_page(1).replace("valley.example", "other.example")
+    pages = [(tmp_path / "a.md", first), (tmp_path / "b.md", second)]
+    assert SiteRepetition.from_pages(pages).lines_for(tmp_path / "a.md") == frozenset()
+
+
+def test_bylines_repeated_across_a_sites_pages_still_give_the_author(tmp_path: Path) -> None:
+    paths = []
+    for number in range(3):
+        path = tmp_path / f"page{number}.md"
+        page = (
+            _site_page(number)
+            .replace("# Council", "# Council")
+            .replace("\n\nThe council", "\n\nBy Robin Reporter\n\nThe council", 1)
+        )
+        path.write_text(page, encoding="utf-8")
+        paths.append(path)
+    repetition = site_repetition(paths)
+    (doc,) = read_file(paths[1], site_furniture=repetition.lines_for(paths[1]))
+    assert doc.authors == ("Robin Reporter",)
