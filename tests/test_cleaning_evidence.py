@@ -252,3 +252,23 @@ def test_bylines_repeated_across_a_sites_pages_still_give_the_author(tmp_path: P
     repetition = site_repetition(paths)
     (doc,) = read_file(paths[1], site_furniture=repetition.lines_for(paths[1]))
     assert doc.authors == ("Robin Reporter",)
+
+
+def test_an_html_page_trafilatura_reads_is_never_lost_to_the_furniture_rules() -> None:
+    notices = [
+        "We use cookies under this privacy policy to provide our services and to measure how "
+        "you use our website; you may withdraw consent under the terms of service.",
+        "Your personal information is processed under this privacy policy and the terms of "
+        "service, and you may ask us to delete it at any time by writing to our office.",
+        "We share personal data with advertising partners only with your consent, and you can "
+        "read the list of partners and their own privacy policy on this page at any time.",
+    ]
+    paragraphs = "".join(f"<p>{text}</p>" for text in notices)
+    page = (
+        "<html><head><title>Privacy policy</title></head><body><article><h1>Privacy policy</h1>"
+        f"{paragraphs}</article></body></html>"
+    )
+    assert all(is_reader_notice(text) for text in notices)  # each line alone is furniture
+    (doc,) = clean_page(page, source_id="privacy.html", is_html=True)
+    assert notices[0] in doc.text
+    assert doc.title == "Privacy policy"

@@ -56,10 +56,12 @@ def clean_page(
     """
     page_meta = PageMeta()
     fallback_title = ""
+    extracted = ""
     if is_html:
         raw, page_meta = extract_html(raw)
         if not raw:
             return []
+        extracted = raw
     else:
         page_meta, raw = read_declared(raw)  # front matter, scraper headers: never passages
         fallback_title = title_from_lines(raw.split("\n"))
@@ -113,4 +115,23 @@ def clean_page(
                 path=path,
             )
         )
+    if not documents and extracted:
+        # What trafilatura reads is the floor: never lose a page to the furniture rules.
+        documents.append(_whole_extraction(extracted, page_meta, source_id, path))
     return documents
+
+
+def _whole_extraction(text: str, meta: PageMeta, source_id: str, path: str | None) -> Document:
+    paragraphs = (" ".join(line.split()) for line in text.split("\n"))
+    url = meta.url
+    return Document(
+        doc_id=source_id,
+        source_id=source_id,
+        text="\n\n".join(p for p in paragraphs if p),
+        title=meta.title,
+        authors=meta.authors,
+        published=meta.published,
+        url=url,
+        site=meta.site or (urlparse(url).hostname if url else None),
+        path=path,
+    )

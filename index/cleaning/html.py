@@ -39,17 +39,25 @@ def extract_html(raw: str) -> tuple[str, PageMeta]:
     """Main text and metadata of an HTML page via trafilatura."""
     import trafilatura
 
-    result = trafilatura.bare_extraction(
-        raw,
-        with_metadata=True,
-        include_comments=False,
-        include_tables=True,
-        favor_precision=True,
-        date_extraction_params={"original_date": True, "extensive_search": True},
-    )
-    if not result:
+    def extract(*, favor_precision: bool) -> dict[str, Any]:
+        result = trafilatura.bare_extraction(
+            raw,
+            with_metadata=True,
+            include_comments=False,
+            include_tables=True,
+            date_extraction_params={"original_date": True, "extensive_search": True},
+            favor_precision=favor_precision,
+        )
+        if not result:
+            return {}
+        return result if isinstance(result, dict) else result.as_dict()
+
+    # Precision first (less furniture); a page it reads as empty gets trafilatura's default.
+    data = extract(favor_precision=True)
+    if not (data.get("text") or "").strip():
+        data = extract(favor_precision=False)
+    if not data:
         return "", PageMeta()
-    data = result if isinstance(result, dict) else result.as_dict()
     text = (data.get("text") or "").strip()
     meta = declared_html_meta(raw, data)
     # trafilatura puts one paragraph per line: keep them apart as paragraphs
