@@ -19,6 +19,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from benchmarks.perf import machine_facts
@@ -26,6 +27,7 @@ from index import ingest
 from index.chunking import chunk_text
 from index.embedding import make_embedder
 from index.errors import BriefbotError
+from index.models import Document
 from index.pipeline import Indexer
 from index.store import Store
 
@@ -34,43 +36,120 @@ DEFAULT_OUT = Path(__file__).resolve().parent / "results" / "cleaning.json"
 _SUMMARY = re.compile(r"(\w[\w-]*)=([\d./]+)")
 
 
+Reader = Callable[[Path], list[Document]]
+
+
+def _record(doc: Document) -> dict[str, object]:
+    spans = chunk_text(doc.text)
+    return {
+        "doc_id": doc.doc_id,
+        "source_id": doc.source_id,
+        "title": doc.title,
+        "authors": list(doc.authors),
+        "published": doc.published,
+        "url": doc.url,
+        "site": doc.site,
+        "text": doc.text,
+        "passages": [{"start": s.start, "end": s.end} for s in spans],
+    }
+
+
+def product_reader(files: list[Path], *, fake: bool = False) -> Reader:
+    """Files read exactly as ``briefbot index`` reads them (relatedness check included)."""
+    indexer = Indexer(Store(":memory:"), make_embedder("fake" if fake else None))
+    repetition = ingest.site_repetition(files)
+
+    def read(path: Path) -> list[Document]:
+        return ingest.read_file(
+            path, embed=indexer._embed_for_cleaning, site_furniture=repetition.lines_for(path)
+        )
+
+    return read
+
+
+def trafilatura_reader(*, favor_precision: bool) -> Reader:
+    """An HTML page as trafilatura alone reads it: its text as one document, paragraphs kept."""
+    import trafilatura
+
+    def read(path: Path) -> list[Document]:
+        text = trafilatura.extract(
+            path.read_text(encoding="utf-8", errors="replace"),
+            include_comments=False,
+            include_tables=True,
+            favor_precision=favor_precision,
+        )
+        body = "\n\n".join(line.strip() for line in (text or "").splitlines() if line.strip())
+        return [Document(doc_id=path.name, source_id=path.name, text=body)] if body else []
+
+    return read
+
+
+def export(files: list[Path], out: Path, read: Reader) -> tuple[int, float, int]:
+    """Write ``briefbot export --json`` lines for ``files``: (documents, seconds, passages)."""
+    started = time.perf_counter()
+    count = passages = 0
+    with out.open("w", encoding="utf-8") as sink:
+        for path in files:
+            try:
+                documents = read(path)
+            except BriefbotError as exc:
+                print(f"skipped: {exc}", file=sys.stderr)
+                continue
+            for doc in documents:
+                record = _record(doc)
+                passages += len(record["passages"])  # type: ignore[arg-type]
+                count += 1
+                sink.write(json.dumps(record, ensure_ascii=False) + "\n")
+    return count, time.perf_counter() - started, passages
+
+
 def export_folder(folder: Path, out: Path, *, fake: bool = False) -> tuple[int, float, int]:
     """Read ``folder`` as the indexer does and write export lines: (docs, seconds, passages)."""
-    embedder = make_embedder("fake" if fake else None)
+    files, _ = ingest.discover_files([folder])
+    return export(files, out, product_reader(files, fake=fake))
+
+
+def html_comparison(folder: Path, gold: Path, tmp: Path) -> dict[str, dict[str, object]]:
+    """The HTML pages of ``folder`` read by trafilatura alone and by briefbot, scored alike.
+
+    F1 here is over gold phrases: recall of body phrases, precision as 1 - furniture leakage.
+    """
+    files = [p for p in ingest.discover_files([folder])[0] if p.suffix.lower() in {".html", ".htm"}]
+    names = {p.name for p in files}
+    entries = [e for e in json.loads(gold.read_text(encoding="utf-8")) if e["file"] in names]
+    html_gold = tmp / "html_gold.json"
+    html_gold.write_text(json.dumps(entries), encoding="utf-8")
+    readers = {
+        "trafilatura_default": trafilatura_reader(favor_precision=False),
+        "trafilatura_precision": trafilatura_reader(favor_precision=True),
+        "briefbot": product_reader(files),
+    }
+    results: dict[str, dict[str, object]] = {}
+    for name, read in readers.items():
+        out = tmp / f"html_{name}.jsonl"
+        export(files, out, read)
+        summary = score(out, html_gold)
+        recall, leak = float(summary.get("recall", 0)), float(summary.get("leak", 1))
+        precision = 1.0 - leak
+        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+        results[name] = {"pages": len(files), "recall": recall, "leak": leak, "f1": round(f1, 3)}
+    return results
+
+
+def index_speed(folder: Path) -> dict[str, float]:
+    """Passages per second of a full ``briefbot index`` of ``folder`` (real model, fresh store)."""
     with tempfile.TemporaryDirectory() as tmp:
-        indexer = Indexer(Store(Path(tmp) / "scratch.db"), embedder)
-        files, _ = ingest.discover_files([folder])
-        repetition = ingest.site_repetition(files)
+        embedder = make_embedder(None)
+        embedder.encode_passages(["warm up the model"], batch_size=1)
+        indexer = Indexer(Store(Path(tmp) / "speed.db"), embedder)
         started = time.perf_counter()
-        count = passages = 0
-        with out.open("w", encoding="utf-8") as sink:
-            for path in files:
-                try:
-                    documents = ingest.read_file(
-                        path,
-                        embed=indexer._embed_for_cleaning,
-                        site_furniture=repetition.lines_for(path),
-                    )
-                except BriefbotError as exc:
-                    print(f"skipped: {exc}", file=sys.stderr)
-                    continue
-                for doc in documents:
-                    spans = chunk_text(doc.text)
-                    passages += len(spans)
-                    count += 1
-                    record = {
-                        "doc_id": doc.doc_id,
-                        "source_id": doc.source_id,
-                        "title": doc.title,
-                        "authors": list(doc.authors),
-                        "published": doc.published,
-                        "url": doc.url,
-                        "site": doc.site,
-                        "text": doc.text,
-                        "passages": [{"start": s.start, "end": s.end} for s in spans],
-                    }
-                    sink.write(json.dumps(record, ensure_ascii=False) + "\n")
-        return count, time.perf_counter() - started, passages
+        report = indexer.run([folder])
+        seconds = time.perf_counter() - started
+    return {
+        "passages": report.passages_encoded,
+        "seconds": round(seconds, 2),
+        "passages_per_s": round(report.passages_encoded / seconds, 1),
+    }
 
 
 def score(export: Path, gold: Path, *extra: str, verbose: bool = False) -> dict[str, str]:
@@ -115,9 +194,9 @@ def main(argv: list[str] | None = None) -> int:
             if not gold.exists():
                 print(f"{name}: no gold at {gold}, skipped", file=sys.stderr)
                 continue
-            export = Path(tmp) / f"{name}.jsonl"
-            docs, seconds, passages = export_folder(folder, export, fake=args.fake)
-            summary = score(export, gold, *extra, verbose=args.verbose)
+            out = Path(tmp) / f"{name}.jsonl"
+            docs, seconds, passages = export_folder(folder, out, fake=args.fake)
+            summary = score(out, gold, *extra, verbose=args.verbose)
             results[name] = {
                 "documents": docs,
                 "passages": passages,
@@ -125,6 +204,17 @@ def main(argv: list[str] | None = None) -> int:
                 **summary,
             }
             print(name, json.dumps(results[name]))
+        if not args.only:
+            results["html"] = html_comparison(args.pages, args.pages / "gold.json", Path(tmp))
+            print("html", json.dumps(results["html"]))
+            results["index_speed"] = {
+                name: index_speed(folder)
+                for name, folder in [
+                    ("seeds", args.seeds),
+                    *((name, folder) for name, (folder, _, _) in sets.items()),
+                ]
+            }
+            print("index_speed", json.dumps(results["index_speed"]))
     if not args.only:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
