@@ -17,12 +17,13 @@ from index.cleaning import clean_page, normalise_date
 from index.cleaning.repetition import TEXT_SUFFIXES, SiteRepetition
 from index.errors import IngestError
 from index.models import Document
+from index.pdf import is_pdf, read_pdf_file
 
 __all__ = ["SUFFIXES", "clean_page", "discover_files", "read_file"]
 
 log = logging.getLogger(__name__)
 
-SUFFIXES = frozenset({".txt", ".md", ".markdown", ".html", ".htm", ".jsonl"})
+SUFFIXES = frozenset({".txt", ".md", ".markdown", ".html", ".htm", ".jsonl", ".pdf"})
 HTML_SUFFIXES = frozenset({".html", ".htm"})
 
 Embed = Callable[[list[str]], np.ndarray]
@@ -101,6 +102,8 @@ def read_file(
     """
     warn = warn or _log_warning
     path = Path(path)
+    if is_pdf(path):
+        return read_pdf_file(path, source_id=source_id)
     text = _read_text(path, warn)
     if path.suffix.lower() == ".jsonl":
         return _read_jsonl(path, text, warn)
