@@ -289,3 +289,94 @@ def test_dates_in_common_forms_are_read_as_iso(text: str, iso: str) -> None:
 @pytest.mark.parametrize("text", ["3 hours ago", "Updated yesterday", "the mayor 5, 2020"])
 def test_relative_dates_and_lookalikes_are_not_dates(text: str) -> None:
     assert find_date(text) is None
+
+
+# ----------------------------------------------------------------------------- article count
+
+SECTION = (
+    "The {topic} programme began in the spring, when engineers surveyed the old berths and "
+    "found that the piles had weathered better than feared, so the budget was moved towards "
+    "dredging the channel and widening the turning basin for larger vessels."
+)
+
+
+def test_an_article_repeated_after_the_comments_is_one_document() -> None:
+    article = "\n\n".join(["# Cranes Arrive at the Quay", "By Jo Bloggs", body("Ayr", "Troon")])
+    page = "\n\n".join([article, "Comments", "Leave a comment", article])
+    docs = clean_page(page, source_id="twice.md")
+    assert len(docs) == 1
+    assert docs[0].authors == ("Jo Bloggs",)
+
+
+def test_a_headerless_block_after_a_continue_reading_marker_stays_with_its_article() -> None:
+    page = "\n\n".join(
+        ["# Cranes Arrive at the Quay", "By Jo Bloggs", body("Ayr"), "Read more", body("Troon")]
+    )
+    (doc,) = clean_page(page, source_id="more.md")
+    assert doc.text == body("Ayr", "Troon")
+
+
+def test_digest_items_closed_by_the_same_link_become_one_document_each() -> None:
+    items = [
+        f"{BODY.format(place=place)} See [article](https://weekly.example/{place.lower()})."
+        for place in ("Ayr", "Troon", "Largs")
+    ]
+    page = "\n\n".join(
+        [
+            "# The week in ports",
+            "> Mar 7th 2020",
+            items[0],
+            items[1],
+            BODY.format(place="Irvine"),  # an item without a link of its own
+            "![](./images/crane.jpg)",
+            items[2],
+            "## URL",
+            "https://weekly.example/the-week-in-ports",
+        ]
+    )
+    docs = clean_page(page, source_id="digest.md")
+    assert [d.text.split(" said")[0] for d in docs] == [
+        "Harbour officials in Ayr",
+        "Harbour officials in Troon",
+        "Harbour officials in Irvine",
+        "Harbour officials in Largs",
+    ]
+    for doc in docs:
+        assert (doc.title, doc.published) == ("The week in ports", "2020-03-07")
+        assert doc.url == "https://weekly.example/the-week-in-ports"
+    assert [d.doc_id for d in docs] == ["digest.md", *(f"digest.md#{n}" for n in (2, 3, 4))]
+
+
+def test_listing_of_numbered_headed_items_becomes_one_document_per_item() -> None:
+    topics = ["Dredging", "Cranes", "Ferries", "Tolls", "Pilots"]
+    blocks = ["# Five things we learned in March", "By Jo Bloggs", body("Ayr")]
+    for number, topic in enumerate(topics, start=1):
+        blocks += [f"{number}. {topic} came first this month", SECTION.format(topic=topic)]
+    docs = clean_page("\n\n".join(blocks), source_id="listing.md")
+    assert len(docs) == 5
+    assert docs[0].title == "Five things we learned in March"
+    assert [d.title for d in docs[1:]] == [f"{t} came first this month" for t in topics[1:]]
+    assert all(d.authors == ("Jo Bloggs",) for d in docs)
+
+
+def test_an_article_with_subheadings_stays_one_document() -> None:
+    topics = ["Dredging", "Cranes", "Ferries", "Tolls"]
+    blocks = ["# How the harbour was rebuilt", "By Jo Bloggs", "May 4, 2023", body("Ayr")]
+    for topic in topics:
+        blocks += [f"## {topic} and the long winter", SECTION.format(topic=topic), body(topic)]
+    (doc,) = clean_page("\n\n".join(blocks), source_id="subheads.md")
+    assert doc.title == "How the harbour was rebuilt"
+    assert "Tolls and the long winter" in doc.text
+
+
+def test_numbered_sections_of_long_prose_stay_one_document() -> None:
+    blocks = ["# How the harbour was rebuilt", "By Jo Bloggs", body("Ayr")]
+    for number, topic in enumerate(["Dredging", "Cranes", "Ferries", "Tolls"], start=1):
+        blocks += [f"{number}. {topic}", *(SECTION.format(topic=topic) for _ in range(4))]
+    assert len(clean_page("\n\n".join(blocks), source_id="long.md")) == 1
+
+
+def test_numbered_questions_without_prose_under_them_stay_one_document() -> None:
+    questions = [f"{n}. Should the {t} budget grow next year?" for n, t in enumerate("abcde", 1)]
+    page = "\n\n".join(["# Five questions for the board", body("Ayr"), *questions, body("Troon")])
+    assert len(clean_page(page, source_id="questions.md")) == 1

@@ -14,6 +14,7 @@ from index.cleaning.articles import (
     complete_meta,
     merge_meta,
     read_header,
+    settle_articles,
     split_at_markers,
     split_names_by_bios,
     title_from_lines,
@@ -83,6 +84,7 @@ def clean_page(
     kept = [a for a in articles if any(p.words >= LONG_PARAGRAPH_WORDS for p in a.paras)]
     if not kept:
         kept = [a for a in articles if a.paras][:1]
+    kept = settle_articles(kept, page_meta)  # copies dropped, digests split into items
 
     documents: list[Document] = []
     for number, article in enumerate(kept, start=1):

@@ -13,6 +13,7 @@ from index.cleaning.dates import MONTH_NAMES, MONTHS, find_date
 from index.cleaning.lines import (
     BYLINE,
     LABEL_LINE,
+    LONG_PARAGRAPH_WORDS,
     PUBLISHED_LINE,
     SPLIT_MARKER,
     URL_LINE,
@@ -331,8 +332,8 @@ def title_from_lines(lines: Sequence[str]) -> str:
 
 def complete_meta(meta: PageMeta, raw: str, fallback_title: str) -> None:
     """The first article's metadata made whole from the page: title, byline, date, suffix."""
-    if not meta.title:
-        meta.title = fallback_title
+    if not meta.title or (len(meta.title.split()) < 3 <= len(fallback_title.split())):
+        meta.title = fallback_title  # a one- or two-word "title" is a label, not a headline
     sites = [s for s in (meta.site, meta.url) if s]
     lines = [strip_markup(line) for line in raw.split("\n")]
     meta.title = strip_title_suffix(meta.title, sites=sites, authors=meta.authors, lines=lines)
@@ -452,3 +453,120 @@ def scan_page(meta: PageMeta, raw: str) -> None:
         found_date = find_date(window)
         if found_date:
             meta.published = found_date[0]
+
+
+# ----------------------------------------------------------------------------- article count
+
+# A later segment whose long paragraphs are mostly already on the page is a copy of one.
+REPEAT_SHARE = 0.6
+# A digest: items closed by the same link phrase ("See article"), or numbered headed items.
+DIGEST_MIN_ITEMS = 3
+DIGEST_MIN_SHARE = 0.25  # of the prose paragraphs, closing with the recurring link phrase
+LISTING_MIN_ITEMS = 4
+LISTING_ITEM_MAX_PARAS = 3
+LISTING_ITEM_MAX_WORDS = 250
+_CLOSING_LINK = re.compile(
+    r"(?P<lead>(?:\b\w+\s+){0,2})\[(?P<text>[^\]]{1,40})\]\([^)]*\)[\s.)*_]*$"
+)
+_NUMBERED = re.compile(r"^\s*(?:#{1,6}\s*)?(?:\*\*)?(?P<number>\d{1,2})[.)]\s+\S")
+
+
+def has_header(meta: PageMeta) -> bool:
+    """Whether a segment opened with a header of its own: a title, byline or date."""
+    return bool(meta.title or meta.authors or meta.published)
+
+
+def settle_articles(articles: list[Article], page: PageMeta) -> list[Article]:
+    """The page's articles as a reader counts them.
+
+    A segment without a header of its own is no article: it joins the article before it (or,
+    leading the page, the one after). A later copy of an article is dropped. A digest of short
+    items becomes one article per item.
+    """
+    joined: list[Article] = []
+    pending: list[Para] = []
+    for article in articles:
+        if not has_header(article.meta):
+            if joined:
+                joined[-1].paras.extend(article.paras)
+            else:
+                pending.extend(article.paras)
+            continue
+        if pending:
+            article = Article(meta=article.meta, paras=[*pending, *article.paras])
+            pending = []
+        joined.append(article)
+    if pending:
+        joined.append(Article(meta=PageMeta(), paras=pending))
+    distinct: list[Article] = []
+    seen: set[str] = set()
+    for article in joined:
+        keys = [_para_key(p) for p in article.paras if p.words >= LONG_PARAGRAPH_WORDS]
+        if distinct and keys and sum(k in seen for k in keys) >= REPEAT_SHARE * len(keys):
+            continue
+        seen.update(keys)
+        distinct.append(article)
+    items: list[Article] = []
+    for article in distinct:
+        items.extend(split_digest(article, page))
+    return items
+
+
+def _para_key(para: Para) -> str:
+    return re.sub(r"\W+", "", para.text.casefold())
+
+
+def split_digest(article: Article, page: PageMeta) -> list[Article]:
+    """A digest page → one article per item; any other article is returned as it is."""
+    starts = _closing_link_items(article.paras)
+    titled = False
+    if starts is None:
+        starts = _numbered_items(article.paras)
+        titled = starts is not None
+    if starts is None:
+        return [article]
+    base = merge_meta(article.meta, page)
+    items: list[Article] = []
+    for number, (start, end) in enumerate(itertools.pairwise([*starts, len(article.paras)])):
+        paras = article.paras[start:end] if number else article.paras[:end]
+        meta = replace(base)
+        if titled and number:
+            meta.title = paras[0].text
+            paras = paras[1:]
+        items.append(Article(meta=meta, paras=paras))
+    return items
+
+
+def _closing_link_items(paras: list[Para]) -> list[int] | None:
+    """Each prose paragraph is an item when many close with the same link ("See article")."""
+    prose = [i for i, p in enumerate(paras) if p.words >= 12 and not p.heading]
+    closings: dict[str, int] = {}
+    for i in prose:
+        match = _CLOSING_LINK.search(paras[i].raw)
+        if match:
+            phrase = f"{match.group('lead')} {match.group('text')}".casefold().split()
+            key = " ".join(phrase)
+            closings[key] = closings.get(key, 0) + 1
+    best = max(closings.values(), default=0)
+    if best < DIGEST_MIN_ITEMS or best < DIGEST_MIN_SHARE * len(prose):
+        return None
+    return prose
+
+
+def _numbered_items(paras: list[Para]) -> list[int] | None:
+    """Items headed "1. …", "2. …" (short headings, each over a little prose) of a listing."""
+    heads: list[int] = []
+    for index, para in enumerate(paras):
+        match = _NUMBERED.match(para.raw)
+        if match and is_title_candidate(para) and int(match.group("number")) == len(heads) + 1:
+            heads.append(index)
+    if len(heads) < LISTING_MIN_ITEMS:
+        return None
+    for start, end in itertools.pairwise([*heads, len(paras)]):
+        body = paras[start + 1 : end]
+        prose = [p for p in body if p.words >= LONG_PARAGRAPH_WORDS]
+        if not prose or len(prose) > LISTING_ITEM_MAX_PARAS:
+            return None
+        if sum(p.words for p in prose) > LISTING_ITEM_MAX_WORDS:
+            return None
+    return heads
