@@ -11,7 +11,14 @@ from pathlib import Path
 
 from index.chunking import chunk_text
 from index.cleaning import clean_page
-from index.cleaning.evidence import is_reader_notice, link_density, stop_ratio
+from index.cleaning.evidence import (
+    is_machine_text,
+    is_placeholder,
+    is_reader_notice,
+    is_widget,
+    link_density,
+    stop_ratio,
+)
 from index.cleaning.lines import is_credit
 from index.cleaning.paragraphs import deglue
 from index.cleaning.repetition import SiteRepetition, line_key
@@ -272,3 +279,28 @@ def test_an_html_page_trafilatura_reads_is_never_lost_to_the_furniture_rules() -
     (doc,) = clean_page(page, source_id="privacy.html", is_html=True)
     assert notices[0] in doc.text
     assert doc.title == "Privacy policy"
+
+
+def test_code_data_widgets_and_placeholder_text_kept_by_a_text_dump_are_furniture() -> None:
+    machine = [
+        '{"@context": "https://schema.org", "@type": "NewsArticle", "headline": "Pipes"}',
+        "window.dataLayer = window.dataLayer || []; function gtag(){dataLayer.push(arguments);}",
+        ".site-header { position: sticky; top: 0; } .nav a { color: #333; }",
+    ]
+    widgets = ["Valley 12°C H: 14° L: 8°", "INDEX 34,210 +0.5% BONDS 4.1% -0.2%"]
+    placeholder = "Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod."
+    assert all(is_machine_text(line) for line in machine)
+    assert all(is_widget(line) for line in widgets)
+    assert is_placeholder(placeholder)
+    prose = [
+        BODY[0],
+        "Inflation rose to 3.2% in May (from 3.0% in April), the highest level since 2023.",
+        "Prices [in euros] rose (sharply) = bad news, analysts said; the index fell.",
+    ]
+    for line in prose:
+        assert not (is_machine_text(line) or is_widget(line) or is_placeholder(line)), line
+    page = "\n\n".join(["# Pipes to be replaced", *machine, BODY[0], *widgets, *BODY[1:]])
+    page += "\n\n" + placeholder
+    text = document_text(page)
+    assert all(para in text for para in BODY)
+    assert "dataLayer" not in text and "°" not in text and "Lorem" not in text

@@ -174,3 +174,43 @@ def is_reader_notice(text: str) -> bool:
         if flag or _READER_VOICE.search(s)
     )
     return notice_words >= NOTICE_SHARE * words
+
+
+# Characters of code and data, not of prose.
+_CODE_CHARS = frozenset("{}=;<>$|\\")
+# A line with this share of code characters (and few function words) is script, style or data.
+CODE_CHAR_SHARE = 0.06
+_CODE_START = re.compile(
+    r"^\s*(?:[{\[]\s*\"|var\s|let\s|const\s|function\b|window\.|document\.|if\s*\(|"
+    r"@media\b|@import\b|[.#][\w-]+\s*\{|<!--|//\s|/\*)"
+)
+_PLACEHOLDER = re.compile(r"\blorem\s+ipsum\b|\bdolor\s+sit\s+amet\b|\bconsectetur\s+adipisc", re.I)
+_MEASURE = re.compile(r"^[-+−]?[$€£¥]?\d[\d.,:/]*(?:%|°[CF]?|℃|℉|[kKmMbB]n?|pts?|mph|km/h)?$")
+# A short line mostly made of numbers and units is a widget (weather, tickers, scores).
+WIDGET_MAX_WORDS = 12
+WIDGET_NUMBER_SHARE = 0.5
+
+
+def is_machine_text(text: str) -> bool:
+    """Script, style sheet or data (JSON) that a text dump kept from the page's code."""
+    if _CODE_START.match(text):
+        return True
+    chars = sum(1 for char in text if char in _CODE_CHARS)
+    if chars < 4 or chars < CODE_CHAR_SHARE * len(text):
+        return False
+    return chars >= 2.5 * CODE_CHAR_SHARE * len(text) or stop_ratio(text) < 0.15
+
+
+def is_placeholder(text: str) -> bool:
+    """Filler text of a template ("Lorem ipsum ..."): never anybody's words."""
+    return _PLACEHOLDER.search(text) is not None
+
+
+def is_widget(text: str) -> bool:
+    """A short line of numbers and units: a weather box, a ticker, a score line."""
+    tokens = text.split()
+    if not tokens or len(tokens) > WIDGET_MAX_WORDS:
+        return False
+    measures = sum(1 for token in tokens if _MEASURE.match(token.strip("()[],;")))
+    has_unit = any(mark in text for mark in ("°", "℃", "℉", "%"))
+    return measures >= WIDGET_NUMBER_SHARE * len(tokens) and (has_unit or measures >= 3)

@@ -11,7 +11,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from index.cleaning.dates import find_date
-from index.cleaning.evidence import is_reader_notice, link_density
+from index.cleaning.evidence import (
+    is_machine_text,
+    is_placeholder,
+    is_reader_notice,
+    is_widget,
+    link_density,
+)
 
 # A paragraph this long is prose: it anchors the article and the topic centroid.
 LONG_PARAGRAPH_WORDS = 25
@@ -164,7 +170,9 @@ def is_chrome(text: str) -> bool:
         return True
     if _CHROME_NOTICES.search(text) or _DISCLAIMER_START.match(text):
         return words <= 200
-    if is_reader_notice(text) or is_credit(text):
+    if is_reader_notice(text) or is_credit(text) or is_placeholder(text):
+        return True
+    if is_machine_text(text) or is_widget(text):
         return True
     if words > 40:  # prompts and chrome openers only count as short lines of their own
         return False
