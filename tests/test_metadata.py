@@ -380,3 +380,18 @@ def test_numbered_questions_without_prose_under_them_stay_one_document() -> None
     questions = [f"{n}. Should the {t} budget grow next year?" for n, t in enumerate("abcde", 1)]
     page = "\n\n".join(["# Five questions for the board", body("Ayr"), *questions, body("Troon")])
     assert len(clean_page(page, source_id="questions.md")) == 1
+
+
+def test_a_headed_teaser_over_a_list_after_the_article_is_no_article_of_its_own() -> None:
+    teaser = "\n\n".join(
+        [
+            "Ferry Fares Frozen for Winter",
+            "By Sam Smith",
+            "*The Daily Brief (Daily)*Port Notes (Weekly)*Harbour Life (Weekly)*Shipping Times "
+            "(Twice a Week)*Tide Tables (Daily)*Crew Call (Monthly)*Dock Talk (Weekly)*Sea Lanes "
+            "(Weekly)*River Traffic (Daily)*Cargo Lines (Twice a Month)*Berth Watch (Weekly)",
+        ]
+    )
+    page = "\n\n".join(["# Cranes Arrive at the Quay", "By Jo Bloggs", body("Ayr"), teaser])
+    (doc,) = clean_page(page, source_id="teaser.md")
+    assert doc.title == "Cranes Arrive at the Quay"

@@ -479,14 +479,15 @@ def has_header(meta: PageMeta) -> bool:
 def settle_articles(articles: list[Article], page: PageMeta) -> list[Article]:
     """The page's articles as a reader counts them.
 
-    A segment without a header of its own is no article: it joins the article before it (or,
-    leading the page, the one after). A later copy of an article is dropped. A digest of short
+    A segment without a header of its own, or without one sentence of prose under its header
+    (a teaser over a list), is no article: it joins the article before it (or, leading the
+    page, the one after). A later copy of an article is dropped. A digest of short
     items becomes one article per item.
     """
     joined: list[Article] = []
     pending: list[Para] = []
     for article in articles:
-        if not has_header(article.meta):
+        if not has_header(article.meta) or (joined and not _has_sentences(article.paras)):
             if joined:
                 joined[-1].paras.extend(article.paras)
             else:
@@ -510,6 +511,13 @@ def settle_articles(articles: list[Article], page: PageMeta) -> list[Article]:
     for article in distinct:
         items.extend(split_digest(article, page))
     return items
+
+
+_SENTENCE_END = re.compile(r"[a-z0-9%)”\"'’][.!?][\"”’)]?(?:\s|$)")
+
+
+def _has_sentences(paras: list[Para]) -> bool:
+    return any(p.words >= 12 and _SENTENCE_END.search(p.text) for p in paras)
 
 
 def _para_key(para: Para) -> str:
