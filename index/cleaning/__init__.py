@@ -85,6 +85,8 @@ def clean_page(
     if not kept:
         kept = [a for a in articles if a.paras][:1]
     kept = settle_articles(kept, page_meta)  # copies dropped, digests split into items
+    # Segments joined into one article: its body edges are found again over the whole.
+    kept = [Article(meta=a.meta, paras=keep_body_region(a.paras)) for a in kept]
 
     documents: list[Document] = []
     for number, article in enumerate(kept, start=1):
