@@ -42,7 +42,7 @@ _WORD_GAP = 0.25  # a gap wider than this many ems between characters is a space
 _COLUMN_GAP = 2.0  # ... and wider than this, a gap between columns or table cells
 _EDGE_ZONE = 0.12  # share of the page height at the top and bottom where running heads sit
 _EDGE_LINES = 3  # ... or that many lines from either edge
-_REPEATED_SHARE = 0.25  # a head repeated on at least this share of pages is furniture
+_REPEATED_PAGES = 3  # a line at the same edge of this many pages (2 in a short file) is a head
 _MAX_ORDERED_BLOCKS = 150  # pages with more blocks (tables) are read top to bottom instead
 _LIGATURES = str.maketrans(
     {"ﬀ": "ff", "ﬁ": "fi", "ﬂ": "fl", "ﬃ": "ffi", "ﬄ": "ffl", "ﬅ": "st", "ﬆ": "st"}
@@ -62,6 +62,7 @@ _CREDITS = re.compile(
 _CONTACT = re.compile(r"[\w.+-]+@[\w-]+\.[\w.]+|https?://|www\.|\+\d[\d ()-]{7,}")
 _ABOUT = re.compile(r"^about\s+\w", re.IGNORECASE)
 _EMAIL_LABEL = re.compile(r"^\s*\W?\s*e-?mail(?: address(?:es)?)?\s*:", re.IGNORECASE)
+_LEADERS = re.compile(r"(?:\.\s?){4,}\s*\S{1,6}\s*$")  # "Results ........ 12": contents, index
 _LINE_NUMBER = re.compile(r"^(\d{1,4})\s+(?=\S)")
 _SENTENCE_END = re.compile(r"[.!?:;][\"'”’)\]]*$")
 _URL = re.compile(r"https?://\S+$")
@@ -337,7 +338,10 @@ def _is_furniture_line(text: str) -> bool:
     if not any(ch.isalpha() for ch in text):
         return True  # rules, page numbers, a chart's or table's figures
     return bool(
-        _PAGE_NUMBER.fullmatch(text) or _DOWNLOADED.search(text) or _EMAIL_LABEL.search(text)
+        _PAGE_NUMBER.fullmatch(text)
+        or _DOWNLOADED.search(text)
+        or _EMAIL_LABEL.search(text)
+        or _LEADERS.search(text)
     )
 
 
@@ -392,12 +396,17 @@ def _drop_furniture(
 ) -> tuple[list[list[_Line]], str | None]:
     """Pages without running heads/footers, page and line numbers; and a URL printed in them."""
     pages = [[line for line in lines if not _is_furniture_line(line.text)] for lines in pages]
+    small = 1.5 * _body_size(pages)  # heads are set small; a title repeated in large type is not
     pages_with: Counter[tuple[str, str]] = Counter()
     for lines, height in zip(pages, heights, strict=True):
         pages_with.update(
-            {(edge, _head_key(line.text)) for edge, line in _edge_lines(lines, height)}
+            {
+                (edge, _head_key(line.text))
+                for edge, line in _edge_lines(lines, height)
+                if line.size < small
+            }
         )
-    needed = max(2, math.ceil(_REPEATED_SHARE * len(pages)))
+    needed = _REPEATED_PAGES if len(pages) > 2 * _REPEATED_PAGES else 2
     running = {key for key, count in pages_with.items() if count >= needed}
     url = None
     kept_pages = []
@@ -405,7 +414,7 @@ def _drop_furniture(
         heads = {
             id(line)
             for edge, line in _edge_lines(lines, height)
-            if (edge, _head_key(line.text)) in running
+            if (edge, _head_key(line.text)) in running and line.size < small
         }
         for line in lines:
             if id(line) in heads and url is None and _URL.fullmatch(line.text):
@@ -644,9 +653,15 @@ def _continues(prev: _Paragraph, nxt: _Paragraph, between: Sequence[_Paragraph])
     first = nxt.lines[0].text.lstrip("“‘\"'([")
     if first[:1].islower():
         return True
-    # An upper-case start continues only across a page break, at the very top of the page.
+    # An upper-case start continues only across a page break, at the very top of the page, and
+    # only when the paragraph before ran to the end of its last line.
     page_break = nxt.lines[0].page > prev.lines[-1].page
-    return page_break and not any(p.lines[0].page == nxt.lines[0].page and p.body for p in between)
+    return (
+        page_break
+        and len(prev.lines) > 1
+        and prev.lines[-1].x1 >= max(line.x1 for line in prev.lines[:-1]) - 2 * prev.size
+        and not any(p.lines[0].page == nxt.lines[0].page and p.body for p in between)
+    )
 
 
 def _flow(pages: Sequence[Sequence[_Paragraph]]) -> list[_Paragraph]:
@@ -792,10 +807,16 @@ def _title(layout: _Layout, first_pages: Sequence[_Paragraph]) -> str:
 
 def _printed_title(layout: _Layout) -> str:
     first = next((page for page in layout.pages if page), [])
-    candidates = [p for p in first[:25] if len(_words(" ".join(ln.text for ln in p.lines))) >= 2]
-    if not candidates:
+    sized = [(p, len(_words(" ".join(ln.text for ln in p.lines)))) for p in first[:25]]
+    candidates = [p for p, words in sized if words >= 2]
+    # One word is a title only when it towers over the rest (not a journal's or series' name).
+    single = [p for p, words in sized if words == 1 and len(p.lines[0].text) >= 4]
+    if not candidates and not single:
         return ""
-    best = max(candidates, key=lambda p: p.size)
+    best = max(candidates or single, key=lambda p: p.size)
+    lone = max(single, key=lambda p: p.size, default=None)
+    if lone is not None and lone.size >= 1.3 * best.size:
+        best = lone
     if best.size < 1.15 * layout.body_size or len(best.lines) > 5:
         return ""
     title = " ".join(line.text for line in best.lines)
@@ -808,9 +829,16 @@ def _printed_title(layout: _Layout) -> str:
         and 1.3 * layout.body_size <= subtitle.size < best.size
         and len(subtitle.lines) <= 2
         and best.lines[-1].bottom - subtitle.lines[0].top < 0.8 * best.size
+        and _reads_as_subtitle(" ".join(line.text for line in subtitle.lines))
     ):
         title = f"{title}: {' '.join(line.text for line in subtitle.lines)}"
     return " ".join(title.replace(_SOFT_HYPHEN, "").split())
+
+
+def _reads_as_subtitle(text: str) -> bool:
+    """A phrase ("Putting risk in context"), not a publisher's name or address under the title."""
+    words = text.split()
+    return len(words) >= 3 and any(w[:1].islower() for w in words) and not _CONTACT.search(text)
 
 
 def _authors(layout: _Layout, first_pages: Sequence[_Paragraph], title: str) -> tuple[str, ...]:

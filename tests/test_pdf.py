@@ -194,6 +194,28 @@ def test_a_sentence_cut_by_a_page_break_is_joined_across_it() -> None:
     assert "\n" not in doc.text[doc.text.index("After a long debate") : doc.text.index("summer")]
 
 
+def test_a_sentence_cut_before_a_capitalised_word_at_a_page_break_is_joined() -> None:
+    cut = [
+        "Residents of the old quarter sent the board a letter from the mayor of",
+        "the town in which they asked for quiet hours at night near the walls of the old",
+    ]
+    first = body_page(100, PARAGRAPHS[:2]) + lines_at(LEFT, 700, cut)
+    second = lines_at(LEFT, 100, ["Northport harbour while the pumps were running."])
+
+    doc = read(make_pdf([first, second]))
+
+    assert "near the walls of the old Northport harbour" in doc.text
+
+
+def test_a_paragraph_ending_at_the_foot_of_a_page_is_not_joined_to_the_next() -> None:
+    first = body_page(100, PARAGRAPHS[:1]) + body_page(640, PARAGRAPHS[2:])
+    second = body_page(100, PARAGRAPHS[1:2])
+
+    doc = read(make_pdf([first, second]))
+
+    assert doc.text.split("\n\n") == [PARAGRAPHS[0], PARAGRAPHS[2], PARAGRAPHS[1]]
+
+
 def test_running_heads_footers_and_page_numbers_do_not_reach_the_text() -> None:
     pages = []
     for number, para in enumerate(PARAGRAPHS, start=1):
@@ -229,6 +251,31 @@ def test_download_stamps_and_copyright_lines_do_not_reach_the_text() -> None:
     doc = read(make_pdf([items]))
 
     assert doc.text.split("\n\n") == PARAGRAPHS
+
+
+def test_table_of_contents_lines_do_not_reach_the_text() -> None:
+    contents = ["1 Introduction .................... 3", "2 The dredging contract ...... 7"]
+    items = lines_at(LEFT, 80, contents) + body_page(140, PARAGRAPHS)
+
+    doc = read(make_pdf([items]))
+
+    assert doc.text.split("\n\n") == PARAGRAPHS
+
+
+def test_letter_spaced_headings_are_read_as_words() -> None:
+    pdf = FPDF(unit="pt", format=(WIDTH, 792))
+    pdf.add_page()
+    pdf.set_font("Helvetica", size=12)
+    pdf.set_char_spacing(4)
+    pdf.text(LEFT, 80, "SUMMARY OF FINDINGS")
+    pdf.set_char_spacing(0)
+    pdf.set_font("Helvetica", size=BODY)
+    for x, y, _, line in body_page(120, PARAGRAPHS):
+        pdf.text(x, y, line)
+
+    doc = read(bytes(pdf.output()))
+
+    assert doc.text.split("\n\n")[0] == "SUMMARY OF FINDINGS"
 
 
 def test_every_passage_is_exactly_a_span_of_the_stored_text() -> None:
