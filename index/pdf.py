@@ -259,7 +259,10 @@ def _page_lines(textpage: pdfium.PdfTextPage, page: int) -> list[_Line]:
             em = max(size, sizes[-1])
             overlap = min(high, last_top) - max(low, last_bottom)
             gap = left - x1
-            if overlap < 0.5 * min(size, last_top - last_bottom) or not (
+            if len(glyphs) == 1 and _is_drop_cap(chars[0], sizes[0], size, gap, overlap):
+                x1, bottom, top = right, low, high  # the line is the text's, not the cap's
+                sizes[0] = size
+            elif overlap < 0.5 * min(size, last_top - last_bottom) or not (
                 -em < gap <= _COLUMN_GAP * em
             ):
                 close()
@@ -276,6 +279,11 @@ def _page_lines(textpage: pdfium.PdfTextPage, page: int) -> list[_Line]:
         last_bottom, last_top = low, high
     close()
     return lines
+
+
+def _is_drop_cap(letter: str, letter_size: float, size: float, gap: float, overlap: float) -> bool:
+    """True when a line's first letter is set large beside the rest of its word (a drop cap)."""
+    return letter.isupper() and letter_size >= 1.8 * size and 0 <= gap < 2 * size and overlap > 0
 
 
 def _letter_spaced(text: str) -> bool:

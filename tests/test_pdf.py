@@ -278,6 +278,17 @@ def test_letter_spaced_headings_are_read_as_words() -> None:
     assert doc.text.split("\n\n")[0] == "SUMMARY OF FINDINGS"
 
 
+def test_a_drop_cap_is_put_back_at_the_start_of_its_word() -> None:
+    lines = wrap(PARAGRAPHS[0][1:], 80)
+    items = [(LEFT, 122, 40, PARAGRAPHS[0][0])]
+    items += [(LEFT + 34, 100 + i * LEADING, BODY, line) for i, line in enumerate(lines[:3])]
+    items += lines_at(LEFT, 100 + 3 * LEADING, wrap(" ".join(lines[3:]), 95))
+
+    doc = read(make_pdf([items]))
+
+    assert doc.text == PARAGRAPHS[0]
+
+
 def test_every_passage_is_exactly_a_span_of_the_stored_text() -> None:
     doc = read(make_pdf([body_page(100, PARAGRAPHS), body_page(100, PARAGRAPHS[::-1])]))
 
