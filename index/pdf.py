@@ -563,8 +563,11 @@ def _gutters(blocks: Sequence[_Block]) -> list[tuple[float, float]]:
 
 
 def _crosses(blocks: Sequence[_Block], gutters: Sequence[tuple[float, float]]) -> bool:
-    """True when a block spans the middle of a gutter (reaching into its edge does not count)."""
-    return any(b.x0 < (g0 + g1) / 2 < b.x1 for b in blocks for g0, g1 in gutters)
+    """True when a block spans a gutter (nearly) from side to side; a ragged line end reaching
+    into it does not count."""
+    return any(
+        min(b.x1, g1) - max(b.x0, g0) >= 0.9 * (g1 - g0) for b in blocks for g0, g1 in gutters
+    )
 
 
 def _merge_bands(bands: list[list[_Block]]) -> list[list[_Block]]:

@@ -125,6 +125,21 @@ def test_a_two_column_page_reads_the_whole_left_column_before_the_right() -> Non
     assert text.index(PARAGRAPHS[1]) < text.index(PARAGRAPHS[2])
 
 
+def test_columns_are_read_whole_when_their_paragraph_gaps_line_up() -> None:
+    # The lower stories' ragged lines reach further into the gutters than the upper ones'.
+    stories = [wrap(f"{name}. {PARAGRAPHS[0]}", 22)[:5] for name in ("One", "Two", "Three")]
+    stories += [wrap(f"{name}. {PARAGRAPHS[1]}", 32)[:5] for name in ("Four", "Five", "Six")]
+    items: list[Item] = []
+    for column, x in enumerate((72, 237, 402)):
+        items += lines_at(x, 100, stories[column])  # the gap after line 5 lines up
+        items += lines_at(x, 100 + 6 * LEADING, stories[column + 3])
+
+    text = read(make_pdf([items])).text
+
+    starts = [text.index(f"{name}. ") for name in ("One", "Four", "Two", "Five", "Three", "Six")]
+    assert starts == sorted(starts)
+
+
 def test_a_full_width_heading_between_two_column_bands_is_read_between_them() -> None:
     top_left, top_right = wrap(PARAGRAPHS[0], 44), wrap(PARAGRAPHS[1], 44)
     below = wrap(PARAGRAPHS[2], 44)
