@@ -176,6 +176,8 @@ def read_pdf(data: bytes, *, source_id: str, path: str | None = None) -> list[Do
         raise IngestError(f"{name}: not a readable PDF ({exc})") from exc
     try:
         layout = _read_layout(pdf)
+    except pdfium.PdfiumError as exc:
+        raise IngestError(f"{name}: a page of this PDF cannot be read ({exc})") from exc
     finally:
         pdf.close()
     letters = sum(
