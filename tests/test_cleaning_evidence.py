@@ -20,7 +20,7 @@ from index.cleaning.evidence import (
     stop_ratio,
 )
 from index.cleaning.lines import is_credit
-from index.cleaning.paragraphs import deglue
+from index.cleaning.paragraphs import deglue, is_hard_wrapped, unwrap
 from index.cleaning.repetition import SiteRepetition, line_key
 from index.ingest import read_file, site_repetition
 
@@ -65,6 +65,40 @@ def test_blocks_glued_together_by_a_scraper_are_split_apart() -> None:
 def test_names_with_inner_capitals_are_not_taken_for_glued_blocks() -> None:
     line = "He posted on YouTube and LinkedIn about McDonald's and the iPhone deal with OpenAI."
     assert deglue(line) == [line]
+    line = "Tools like ChatGPT, said a NASA engineer at SpaceX, changed how the iPhone is built."
+    assert deglue(line) == [line]
+
+
+def test_teasers_glued_headline_to_headline_are_split_apart() -> None:
+    glued = (
+        "Council votes to close the library‘A quiet revolution’ — how the valley rebuilt "
+        "its bridgesValley schools reopen after the floodRoad works begin in May"
+    )
+    pieces = deglue(glued)
+    assert "Council votes to close the library" in pieces
+    assert "Valley schools reopen after the flood" in pieces
+
+
+def test_a_byline_glued_between_a_time_and_a_dateline_is_split_out() -> None:
+    pieces = deglue(
+        "8:30 AM UTCBy Sam Writer and Robin ReporterVALLEYTOWN — The board met.It voted."
+    )
+    assert "By Sam Writer and Robin Reporter" in pieces
+
+
+def test_text_refilled_to_a_fixed_width_is_joined_back_into_paragraphs() -> None:
+    import textwrap
+
+    page = "\n\n".join(textwrap.fill(para, width=50) for para in BODY)
+    assert is_hard_wrapped(page.split("\n"))
+    assert unwrap(page).split("\n\n") == BODY
+    assert all(para in document_text(page) for para in BODY)
+
+
+def test_ordinary_pages_are_not_taken_for_hard_wrapped_text() -> None:
+    menu = "\n".join(["Home", "World", "Opinion", "Sport", "Weather", "Culture", "Travel", "Live"])
+    assert not is_hard_wrapped(menu.split("\n"))
+    assert not is_hard_wrapped("\n".join(BODY * 3).split("\n"))
 
 
 def test_a_page_glued_into_one_line_keeps_its_article_and_loses_its_menu() -> None:

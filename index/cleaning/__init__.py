@@ -31,7 +31,7 @@ from index.cleaning.html import extract_html
 from index.cleaning.lines import LONG_PARAGRAPH_WORDS
 from index.cleaning.markup import strip_markup
 from index.cleaning.metadata import read_declared
-from index.cleaning.paragraphs import split_paragraphs
+from index.cleaning.paragraphs import split_paragraphs, unwrap
 from index.cleaning.repetition import line_key
 from index.cleaning.strays import Embed, drop_stray_lines
 from index.models import Document
@@ -65,6 +65,7 @@ def clean_page(
         extracted = raw
     else:
         page_meta, raw = read_declared(raw)  # front matter, scraper headers: never passages
+        raw = unwrap(raw)
         fallback_title = title_from_lines(raw.split("\n"))
     # Chrome stays in view until the body is found: a run of it marks where the article ends.
     paras = split_paragraphs(raw)
