@@ -63,6 +63,7 @@ _CONTACT = re.compile(r"[\w.+-]+@[\w-]+\.[\w.]+|https?://|www\.|\+\d[\d ()-]{7,}
 _ABOUT = re.compile(r"^about\s+\w", re.IGNORECASE)
 _EMAIL_LABEL = re.compile(r"^\s*\W?\s*e-?mail(?: address(?:es)?)?\s*:", re.IGNORECASE)
 _LEADERS = re.compile(r"(?:\.\s?){4,}\s*\S{1,6}\s*$")  # "Results ........ 12": contents, index
+_BULLET = re.compile(r"[•▪‣◦●■□◆–*]\s")  # a list item starts a paragraph of its own
 _LINE_NUMBER = re.compile(r"^(\d{1,4})\s+(?=\S)")
 _SENTENCE_END = re.compile(r"[.!?:;][\"'”’)\]]*$")
 _URL = re.compile(r"https?://\S+$")
@@ -633,7 +634,7 @@ def _split_paragraphs(block: _Block, body_size: float) -> list[_Paragraph]:
         # The column's right edge here: the lines just above, or this one after a first line.
         edge = max((ln.x1 for ln in lines[max(0, k - 3) : k - 1]), default=line.x1)
         ended = edge - prev.x1 > (len(word) + 2) * em_width  # the next word would have fit
-        if first_line_indent or ended:
+        if first_line_indent or ended or _BULLET.match(line.text):
             paragraphs.append(_Paragraph(lines[start:k], em))
             start = k
     paragraphs.append(_Paragraph(lines[start:], em))

@@ -9,6 +9,7 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
+import matplotlib
 import pytest
 from fpdf import FPDF
 
@@ -64,9 +65,17 @@ def make_pdf(
     author: str | None = None,
     created: datetime | None = None,
     password: str | None = None,
+    unicode: bool = False,
 ) -> bytes:
-    """A letter-size PDF with Helvetica text placed item by item, in the order given."""
+    """A letter-size PDF with text placed item by item, in the order given.
+
+    Helvetica (Latin-1 only), or with ``unicode`` the DejaVu Sans that matplotlib ships.
+    """
     pdf = FPDF(unit="pt", format=(WIDTH, 792))
+    font = "Helvetica"
+    if unicode:
+        pdf.add_font("DejaVu", fname=Path(matplotlib.get_data_path()) / "fonts/ttf/DejaVuSans.ttf")
+        font = "DejaVu"
     pdf.set_auto_page_break(False)
     if title is not None:
         pdf.set_title(title)
@@ -78,7 +87,7 @@ def make_pdf(
     for items in pages:
         pdf.add_page()
         for x, y, size, text in items:
-            pdf.set_font("Helvetica", size=size)
+            pdf.set_font(font, size=size)
             pdf.text(x, y, text)
     return bytes(pdf.output())
 
@@ -173,6 +182,24 @@ def test_a_paragraph_is_one_line_with_its_lines_joined_by_spaces() -> None:
     doc = read(make_pdf([body_page(100, PARAGRAPHS)]))
 
     assert doc.text.split("\n\n") == PARAGRAPHS
+
+
+def test_each_item_of_a_bulleted_list_is_a_paragraph() -> None:
+    items = [f"• {PARAGRAPHS[0]}", f"• {PARAGRAPHS[1]}", "• Hold a public meeting."]
+    lines = ["The board agreed on three steps for the coming season:"]
+    lines += [line for item in items for line in wrap(item, 95)]  # full lines before each bullet
+
+    doc = read(make_pdf([lines_at(LEFT, 100, lines)], unicode=True))
+
+    assert doc.text.split("\n\n")[1:] == items
+
+
+def test_ligatures_are_read_as_their_letters() -> None:
+    line = "The \ufb01nal report on the harbour \ufb02oor was signed by the o\ufb03cers."
+
+    doc = read(make_pdf([lines_at(LEFT, 100, [line])], unicode=True))
+
+    assert doc.text == "The final report on the harbour floor was signed by the officers."
 
 
 def test_a_word_hyphenated_at_a_line_end_is_joined_without_the_hyphen() -> None:
