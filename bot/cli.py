@@ -16,6 +16,7 @@ from index.errors import BriefbotError, InputError
 log = logging.getLogger("briefbot")
 
 DEFAULT_CORPUS = "seeds"
+SNAPSHOT_FILE = "last-digest.json"  # in `digest --out DIR`: what the channel saw, and quoted
 
 
 def _db(args: argparse.Namespace) -> str:
@@ -180,10 +181,13 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 
 def cmd_digest(args: argparse.Namespace) -> int:
-    from briefings.digest import DigestSnapshot, build_digest, digest_text
+    """A digest as a channel gets it: with --out, DIR keeps what a subscription keeps."""
+    from briefings.digest import DigestSnapshot
+    from briefings.digest_build import build_digest
+    from briefings.render import digest_text
 
     out = Path(args.out) if args.out else None
-    snapshot_file = out / "last-digest.json" if out else None
+    snapshot_file = out / SNAPSHOT_FILE if out else None
     previous = None
     if snapshot_file is not None and snapshot_file.exists():
         try:
@@ -198,14 +202,18 @@ def cmd_digest(args: argparse.Namespace) -> int:
     else:
         print(digest_text(digest), end="")
     if out is not None:
-        from briefings.chart import theme_source_chart
+        from briefings.chart import theme_source_chart, theme_week_chart
 
         out.mkdir(parents=True, exist_ok=True)
-        chart = out / "digest-chart.png"
-        chart.write_bytes(theme_source_chart(digest))
+        if not digest.quiet:
+            (out / "digest-chart.png").write_bytes(theme_source_chart(digest))
+            (out / "digest-weeks.png").write_bytes(theme_week_chart(digest))
+            print(f"charts saved to {out}/digest-chart.png and digest-weeks.png", file=sys.stderr)
+        # Written last and whole (a temporary file renamed): a crash keeps the previous one.
         assert snapshot_file is not None
-        snapshot_file.write_text(json.dumps(digest.snapshot.to_json()), encoding="utf-8")
-        print(f"chart saved to {chart}", file=sys.stderr)
+        partial = snapshot_file.with_suffix(".json.tmp")
+        partial.write_text(json.dumps(digest.snapshot.to_json()), encoding="utf-8")
+        partial.replace(snapshot_file)
     return 0
 
 
@@ -318,9 +326,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="(the only format)")
     p.set_defaults(func=cmd_search)
 
-    p = add("digest", "the themes across the corpus, with quotes and what changed")
+    p = add("digest", "what is new since the last digest, set against the running themes")
     p.add_argument("--json", action="store_true")
-    p.add_argument("--out", help="folder for the chart PNG and the snapshot compared next time")
+    p.add_argument(
+        "--out",
+        help="folder kept like a channel: the last digest's snapshot and every passage quoted "
+        "(the next run covers what came since), and the two chart PNGs",
+    )
     p.add_argument("--topic", help="only passages about this topic")
     p.set_defaults(func=cmd_digest)
 

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import shlex
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TextIO
 
 from briefings.brief import make_brief
 from briefings.corpus import corpus_overview
-from briefings.render import brief_text, corpus_text, sources_text
+from briefings.digest import DigestSnapshot
+from briefings.digest_build import build_digest
+from briefings.render import brief_text, corpus_text, digest_text, sources_text
 from briefings.sources import passage_sources
 from index.errors import BriefbotError
 from index.library import Library
@@ -20,6 +23,9 @@ HELP = """Commands:
       where a passage comes from, its context, and other documents saying the same
   /corpus
       the documents the index holds
+  /digest [--preview] [--topic T]
+      what is new since this session's last digest, set against the running themes
+      (the first covers the last 7 days; --preview does not count as the last digest)
   /help        this text
   /quit        leave (Ctrl-D works too)"""
 
@@ -51,15 +57,40 @@ def _sources(library: Library, argv: list[str]) -> str:
     return sources_text(passage_sources(library, argv[0]))
 
 
-COMMANDS: dict[str, Callable[[Library, list[str]], str]] = {
-    "brief": _brief,
-    "sources": _sources,
-    "corpus": lambda library, _argv: corpus_text(corpus_overview(library)),
-    "help": lambda _library, _argv: HELP,
+@dataclass
+class Session:
+    """What one console session keeps, as a subscribed channel does: the last digest."""
+
+    snapshot: DigestSnapshot | None = None
+
+
+def _digest(library: Library, argv: list[str], session: Session) -> str:
+    preview = "--preview" in argv
+    rest = [a for a in argv if a != "--preview"]
+    topic = None
+    if rest[:1] == ["--topic"] and len(rest) > 1:
+        topic, rest = " ".join(rest[1:]), []
+    if rest:
+        return "usage: /digest [--preview] [--topic TOPIC]"
+    if session.snapshot is not None and session.snapshot.topic != topic:
+        session.snapshot = None  # another topic is another channel's digest
+    digest = build_digest(library, session.snapshot, topic=topic)
+    if not preview:
+        session.snapshot = digest.snapshot
+    return digest_text(digest).rstrip()
+
+
+Command = Callable[[Library, list[str], Session], str]
+COMMANDS: dict[str, Command] = {
+    "brief": lambda library, argv, _session: _brief(library, argv),
+    "sources": lambda library, argv, _session: _sources(library, argv),
+    "corpus": lambda library, _argv, _session: corpus_text(corpus_overview(library)),
+    "digest": _digest,
+    "help": lambda _library, _argv, _session: HELP,
 }
 
 
-def handle_line(library: Library, line: str) -> str | None:
+def handle_line(library: Library, line: str, session: Session | None = None) -> str | None:
     """The answer to one console line; None means quit."""
     line = line.strip()
     if not line:
@@ -75,7 +106,7 @@ def handle_line(library: Library, line: str) -> str | None:
     if command is None:
         return f"unknown command {argv[0]!r}: type /help"
     try:
-        return command(library, argv[1:])
+        return command(library, argv[1:], session if session is not None else Session())
     except BriefbotError as exc:
         return f"error: {exc}"
 
@@ -84,7 +115,8 @@ def run_console(db_path: str, stdin: TextIO, stdout: TextIO) -> int:
     library = Library.open(db_path)
     library.embedder.encode_queries(["warm up"])  # the first answer should not wait for the model
     interactive = stdin.isatty()
-    stdout.write("briefbot console: /brief TOPIC, /sources P<id>, /corpus, /help, /quit\n")
+    session = Session()
+    stdout.write("briefbot console: /brief TOPIC, /sources P<id>, /corpus, /digest, /help, /quit\n")
     while True:
         if interactive:
             stdout.write("briefbot> ")
@@ -92,7 +124,7 @@ def run_console(db_path: str, stdin: TextIO, stdout: TextIO) -> int:
         line = stdin.readline()
         if not line:
             break
-        answer = handle_line(library, line)
+        answer = handle_line(library, line, session)
         if answer is None:
             break
         if answer:

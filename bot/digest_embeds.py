@@ -1,7 +1,8 @@
-"""A digest as one Discord message: a header embed, one embed per theme, the chart attached.
+"""A digest as one Discord message: a header embed, one embed per theme, the charts attached.
 
 One message keeps a digest's post atomic (the exactly-once ledger counts messages). Quotes are
 clipped with a visible "…" to fit Discord's 6000-character budget; their passage ids always show.
+A quiet period (nothing added) is the header alone: one short post.
 """
 
 from __future__ import annotations
@@ -18,63 +19,85 @@ from bot.embeds import (
     clip,
     embeds_size,
 )
-from briefings.digest import Digest, DigestTheme
-from briefings.quotes import Quote
+from briefings.digest import ChangeKind, Digest, DigestQuote, DigestTheme
 
-CHART_FILENAME = "digest-chart.png"
+CHART_FILENAME = "digest-chart.png"  # themes × sources
+WEEKS_CHART_FILENAME = "digest-weeks.png"  # themes × weeks
 DIGEST_COLOUR = discord.Colour(0xB7791F)
 NEW_DOCUMENTS_SHOWN = 8
+RUNNING_SHOWN = 8
 QUOTE_BUDGETS = (400, 280, 200, 140, 100, 70)  # tried in turn until the message fits
 
 
-def _cite(quote: Quote, chars: int) -> str:
-    byline = clip(quote.byline, 160)
-    return f"> {clip(quote.text, chars)}\n— {byline} · `{quote.label}`"
+def _cite(q: DigestQuote, chars: int) -> str:
+    quote = q.quote
+    mark = "*Reminder:* " if q.reminder else ""
+    return f"{mark}> {clip(quote.text, chars)}\n— {clip(quote.byline, 160)} · `{quote.label}`"
 
 
 def _theme_embed(number: int, theme: DigestTheme, chars: int) -> discord.Embed:
-    change = f" · {theme.change}" if theme.change and theme.change != "steady" else ""
+    kind = "new theme" if theme.change is ChangeKind.NEW else "joins a running theme"
     embed = discord.Embed(
         title=clip(f"{number}. {theme.label}", TITLE_LIMIT),
         description=clip(
-            f"{theme.size} passages · {theme.documents} documents · "
-            f"{len(theme.sources)} sources{change}\n\n"
+            f"{kind} · {len(theme.new_documents)} new documents · {theme.new_passages} of "
+            f"{theme.size} passages · {len(theme.sources)} sources\n\n"
             + "\n\n".join(_cite(q, chars) for q in theme.quotes),
             DESCRIPTION_LIMIT,
         ),
         colour=DIGEST_COLOUR,
     )
-    if theme.contrast:
-        for side, quote in (("One view", theme.contrast.left), ("Another", theme.contrast.right)):
-            embed.add_field(
-                name=side, value=clip(_cite(quote, chars // 2), FIELD_VALUE_LIMIT), inline=True
-            )
+    if theme.other_voices:
+        voices = "\n\n".join(_cite(q, chars // 2) for q in theme.other_voices)
+        embed.add_field(name="Other voices", value=clip(voices, FIELD_VALUE_LIMIT), inline=False)
     return embed
+
+
+def _since(digest: Digest) -> str:
+    if digest.period.since is None:
+        return "in the last 7 days"
+    moment = digest.period.since[:19]
+    return f"since <t:{_timestamp(moment)}:f>" if _timestamp(moment) else f"since {moment}"
+
+
+def _timestamp(iso: str) -> int:
+    from datetime import UTC, datetime
+
+    try:
+        moment = datetime.fromisoformat(iso)
+    except ValueError:
+        return 0
+    return int((moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp())
 
 
 def _header(digest: Digest, marker: str) -> discord.Embed:
     about = f" on “{digest.topic}”" if digest.topic else ""
-    themes = len(digest.themes) + digest.more_themes
-    lines = [
-        f"**{themes} themes** across **{digest.documents} documents** from "
-        f"**{digest.sources} sources**, ranked by how many sources they span."
-    ]
-    if digest.first:
-        lines.append("First digest for this channel: later ones say what changed.")
+    lines: list[str] = []
+    if digest.quiet:
+        lines.append(f"Nothing new {_since(digest)}: no documents were added.")
     else:
-        lines.append(f"Since the last digest: **{len(digest.new_documents)} new documents**.")
-        for doc in digest.new_documents[:NEW_DOCUMENTS_SHOWN]:
-            lines.append(f"• {clip(doc.title or doc.doc_id, 120)}")
-        if len(digest.new_documents) > NEW_DOCUMENTS_SHOWN:
-            lines.append(f"• … and {len(digest.new_documents) - NEW_DOCUMENTS_SHOWN} more")
-        for change in digest.changes[:8]:
-            lines.append(f"{change.change}: {clip(change.label, 80)} "
-                         f"({change.before} → {change.after} passages)")  # fmt: skip
+        docs = digest.period.documents
+        lines.append(
+            f"**{len(docs)} new documents** {_since(digest)}, in **{len(digest.themes)} themes**; "
+            f"the corpus holds {digest.documents} documents from {digest.sources} sources."
+        )
+        for doc in docs[:NEW_DOCUMENTS_SHOWN]:
+            lines.append(f"• {clip(doc.title, 120)}")
+        if len(docs) > NEW_DOCUMENTS_SHOWN:
+            lines.append(f"• … and {len(docs) - NEW_DOCUMENTS_SHOWN} more")
+    if digest.running:
+        lines.append("")
+        lines.append("**Running themes, nothing new:**")
+        for theme in digest.running[:RUNNING_SHOWN]:
+            lines.append(f"· {clip(theme.label, 80)} ({theme.size} passages, "
+                         f"{len(theme.sources)} sources)")  # fmt: skip
+    if digest.faded:
+        lines.append("Faded: " + clip("; ".join(digest.faded), 300))
     if digest.more_themes:
         lines.append(f"{digest.more_themes} smaller themes are not shown.")
     embed = discord.Embed(
         title=clip(f"Digest{about}", TITLE_LIMIT),
-        description=clip("\n".join(lines), 1200),
+        description=clip("\n".join(lines), 1800),
         colour=DIGEST_COLOUR,
     )
     embed.set_footer(text=clip(f"briefbot {marker}", FOOTER_LIMIT))
@@ -82,15 +105,23 @@ def _header(digest: Digest, marker: str) -> discord.Embed:
 
 
 def digest_embeds(digest: Digest, marker: str, *, chart: bool = True) -> list[discord.Embed]:
-    """The digest's embeds, within every per-message limit; ``marker`` goes in the footer."""
-    themes = digest.themes[: EMBEDS_PER_MESSAGE - 1]
+    """The digest's embeds, within every per-message limit; ``marker`` goes in the footer.
+
+    With ``chart``, the last theme embed shows the themes × sources chart and one more embed
+    the themes × weeks chart (both attached by the caller: :func:`chart_files`).
+    """
+    room = EMBEDS_PER_MESSAGE - (2 if chart else 1)
+    themes = digest.themes[:room]
     for chars in QUOTE_BUDGETS:
         embeds = [_header(digest, marker)]
         embeds += [_theme_embed(n, t, chars) for n, t in enumerate(themes, start=1)]
-        if embeds_size(embeds) <= EMBED_TOTAL_LIMIT:
+        if embeds_size(embeds) <= EMBED_TOTAL_LIMIT - 100:
             break
-    if chart:
+    if chart and not digest.quiet:
         embeds[-1].set_image(url=f"attachment://{CHART_FILENAME}")
+        weeks = discord.Embed(title="How the themes grew, week by week", colour=DIGEST_COLOUR)
+        weeks.set_image(url=f"attachment://{WEEKS_CHART_FILENAME}")
+        embeds.append(weeks)
     return embeds
 
 

@@ -14,11 +14,29 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from enum import Enum
+from enum import Enum, StrEnum
 from pathlib import Path
 from typing import Any
 
-SENDING, SENT, FAILED = "sending", "sent", "failed"
+
+class LedgerStatus(StrEnum):
+    """Where a (subscription, period) stands."""
+
+    SENDING = "sending"  # about to post: a crash here leaves the channel to look at
+    SENT = "sent"  # posted (or skipped on purpose: a quiet week of a subscription that skips)
+    FAILED = "failed"
+
+
+SENDING, SENT, FAILED = LedgerStatus.SENDING, LedgerStatus.SENT, LedgerStatus.FAILED
+SKIPPED_DETAIL = "skipped: nothing new in the period"
+
+
+class QuietWeeks(StrEnum):
+    """What a subscription does when nothing was added since its last digest."""
+
+    POST = "post"  # one short post says so
+    SKIP = "skip"  # nothing is posted
+
 
 _MIGRATIONS = (
     """
@@ -55,6 +73,8 @@ _MIGRATIONS = (
     """,
     # A failed post is retried with backoff: how many tries a period has had.
     "ALTER TABLE ledger ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0",
+    # A week with nothing new: one short post, or no post at all.
+    "ALTER TABLE subscriptions ADD COLUMN quiet TEXT NOT NULL DEFAULT 'post'",
 )
 
 
@@ -78,6 +98,11 @@ class Subscription:
     paused_reason: str | None
     created_at: str
     updated_at: str
+    quiet: str = QuietWeeks.POST  # a QuietWeeks value
+
+    @property
+    def skips_quiet_weeks(self) -> bool:
+        return self.quiet == QuietWeeks.SKIP
 
     @property
     def paused(self) -> bool:
@@ -164,6 +189,7 @@ class DigestStore:
         timezone: str = "UTC",
         topic: str | None = None,
         mention_role_id: int | None = None,
+        quiet: str = QuietWeeks.POST,
         now: str | None = None,
     ) -> tuple[Subscription, bool]:
         """Create the channel's subscription or update it (un-pausing it); True when created."""
@@ -172,18 +198,19 @@ class DigestStore:
             existing = db.execute(
                 "SELECT id FROM subscriptions WHERE channel_id = ?", [channel_id]
             ).fetchone()
-            values = [cadence, day, time, timezone, topic, mention_role_id, stamp]
+            values = [cadence, day, time, timezone, topic, mention_role_id, str(quiet), stamp]
             if existing is None:
                 db.execute(
                     "INSERT INTO subscriptions (cadence, day, time, timezone, topic, "
-                    "mention_role_id, updated_at, guild_id, channel_id, created_at) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "mention_role_id, quiet, updated_at, guild_id, channel_id, created_at) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     [*values, guild_id, channel_id, stamp],
                 )
             else:
                 db.execute(
                     "UPDATE subscriptions SET cadence = ?, day = ?, time = ?, timezone = ?, "
-                    "topic = ?, mention_role_id = ?, updated_at = ?, paused_reason = NULL "
+                    "topic = ?, mention_role_id = ?, quiet = ?, updated_at = ?, "
+                    "paused_reason = NULL "
                     "WHERE channel_id = ?",
                     [*values, channel_id],
                 )
@@ -307,6 +334,16 @@ class DigestStore:
                     "created_at = excluded.created_at",
                     [subscription_id, period, row["snapshot"], stamp],
                 )
+
+    def mark_skipped(self, subscription_id: int, period: str) -> None:
+        """Record a period deliberately not posted (nothing new): done, and the snapshot kept."""
+        with self._transaction() as db:
+            db.execute(
+                "INSERT INTO ledger (subscription_id, period, status, detail, updated_at) "
+                "VALUES (?, ?, 'sent', ?, ?) ON CONFLICT (subscription_id, period) DO UPDATE "
+                "SET status = 'sent', detail = excluded.detail, updated_at = excluded.updated_at",
+                [subscription_id, period, SKIPPED_DETAIL, _now()],
+            )
 
     def mark_failed(
         self,

@@ -26,6 +26,7 @@ import asyncio
 import logging
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
+from enum import StrEnum
 from pathlib import Path
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
@@ -52,6 +53,20 @@ RETRY_SWEEP_MINUTES = 5
 MARKER_PREFIX = "digest period "
 
 
+class Delivery(StrEnum):
+    """What :meth:`DigestRunner.deliver` (and ``run_due``) did about a period."""
+
+    SENT = "sent"
+    FOUND = "found"  # an earlier try had posted it: the channel's history says so
+    ALREADY_SENT = "already sent"
+    SKIPPED = "skipped"  # nothing new, and the subscription skips quiet weeks
+    TOO_LATE = "too late"
+    PAUSED = "paused"
+    FAILED = "failed"
+    INACTIVE = "inactive"
+    NOT_DUE = "not due"
+
+
 class DeliveryBlocked(Exception):
     """The channel is gone or the bot may not post there: pause the subscription."""
 
@@ -68,7 +83,8 @@ class Poster(Protocol):
         ...
 
 
-#: (subscription, previous snapshot) → (what the poster posts, the snapshot it describes).
+#: (subscription, previous snapshot) → (what the poster posts, the snapshot it describes);
+#: a payload of None means there is nothing to post this period (a quiet week it skips).
 Builder = Callable[[Subscription, dict[str, Any] | None], tuple[Any, dict[str, Any] | None]]
 
 
@@ -157,24 +173,24 @@ class DigestRunner:
             return None  # scheduled before the subscription (or its schedule) existed
         return period_key(fire)
 
-    async def run_due(self, subscription_id: int) -> str:
+    async def run_due(self, subscription_id: int) -> Delivery:
         """Post the due digest of a subscription unless the ledger says it went out."""
         subscription = self.store.subscription(subscription_id)
         if subscription is None or subscription.paused:
-            return "inactive"
+            return Delivery.INACTIVE
         period = self.due_period(subscription)
         if period is None:
-            return "not due"
+            return Delivery.NOT_DUE
         return await self.deliver(subscription, period)
 
     async def deliver(
         self, subscription: Subscription, period: str, *, may_post: bool = True
-    ) -> str:
-        """Post ``period``'s digest once; what happened ("sent", "found", "already sent", ...)."""
+    ) -> Delivery:
+        """Post ``period``'s digest once, and say what happened."""
         async with self._lock(subscription.id):
             state = self.store.ledger_state(subscription.id, period)
             if state is Claim.DONE:
-                return "already sent"
+                return Delivery.ALREADY_SENT
             marker = marker_for(period)
             try:
                 if state is Claim.UNCERTAIN:
@@ -183,16 +199,21 @@ class DigestRunner:
                         self.store.mark_sent(subscription.id, period, found)
                         log.info("digest %s of subscription %d was already posted (message %d)",
                                  period, subscription.id, found)  # fmt: skip
-                        return "found"
+                        return Delivery.FOUND
                 if not may_post:
                     self.store.mark_failed(subscription.id, period, "too late to post")
-                    return "too late"
+                    return Delivery.TOO_LATE
                 previous = self.store.last_snapshot(subscription.id)
                 payload, snapshot = await asyncio.to_thread(self.build, subscription, previous)
+                if payload is None:
+                    self.store.mark_skipped(subscription.id, period)
+                    log.info("digest %s of subscription %d skipped: nothing new",
+                             period, subscription.id)  # fmt: skip
+                    return Delivery.SKIPPED
                 try:
                     self.store.mark_sending(subscription.id, period, snapshot)
                 except ValueError:
-                    return "already sent"
+                    return Delivery.ALREADY_SENT
                 self.on_stage("sending")
                 message_id = await self.poster.post(subscription, payload, marker)
             except DeliveryBlocked as exc:
@@ -200,7 +221,7 @@ class DigestRunner:
                 log.warning("paused digests for channel %d (subscription %d): %s",
                             subscription.channel_id, subscription.id, exc)  # fmt: skip
                 self.on_paused(subscription)
-                return "paused"
+                return Delivery.PAUSED
             except Exception as exc:
                 self.store.mark_failed(
                     subscription.id,
@@ -209,11 +230,11 @@ class DigestRunner:
                     now=self.clock().isoformat(timespec="seconds"),
                 )
                 log.exception("digest %s of subscription %d failed", period, subscription.id)
-                return "failed"
+                return Delivery.FAILED
             self.on_stage("posted")
             self.store.mark_sent(subscription.id, period, message_id)
             log.info("posted digest %s to channel %d", period, subscription.channel_id)
-            return "sent"
+            return Delivery.SENT
 
     async def drain(self) -> None:
         """Wait for deliveries in progress (before shutting down)."""
@@ -232,7 +253,7 @@ class DigestRunner:
                 )
                 yield entry, subscription, late
 
-    async def retry_failed(self) -> list[tuple[int, str, str]]:
+    async def retry_failed(self) -> list[tuple[int, str, Delivery]]:
         """Try failed posts again whose backoff has passed, while they are still on time."""
         outcomes = []
         now = self.clock()
@@ -248,7 +269,7 @@ class DigestRunner:
             outcomes.append((subscription.id, entry.period, result))
         return outcomes
 
-    async def reconcile(self) -> list[tuple[int, str, str]]:
+    async def reconcile(self) -> list[tuple[int, str, Delivery]]:
         """At start-up: settle uncertain ledger entries, then post every digest that is due."""
         outcomes = []
         now = self.clock()

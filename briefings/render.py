@@ -6,6 +6,7 @@ import textwrap
 
 from briefings.brief import Brief
 from briefings.corpus import CorpusOverview
+from briefings.digest import ChangeKind, Digest, DigestQuote, DigestTheme
 from briefings.quotes import Quote
 from briefings.sources import SourceView
 
@@ -83,3 +84,68 @@ def corpus_text(overview: CorpusOverview) -> str:
             meta.append(e.site)
         lines.append(f"    {' · '.join(meta)} · {e.passages} passages · {e.doc_id}")
     return "\n".join(lines)
+
+
+def _digest_quote_lines(q: DigestQuote, indent: str) -> list[str]:
+    mark = "(reminder) " if q.reminder else ""
+    return [
+        _wrap(f"{mark}“{q.quote.text}”", indent),
+        _wrap(f"— {q.quote.byline} ({q.quote.label})", indent + "  "),
+    ]
+
+
+def _since(digest: Digest) -> str:
+    if digest.period.since is None:
+        return "in the last 7 days"
+    return f"since {digest.period.since[:16].replace('T', ' ')} UTC"
+
+
+def running_line(theme: DigestTheme) -> str:
+    """One short line for a running theme with nothing new."""
+    return (
+        f"{theme.label} — {theme.size} passage(s), {theme.documents} document(s), "
+        f"{len(theme.sources)} source(s); nothing new"
+    )
+
+
+def digest_text(digest: Digest) -> str:
+    """The digest for a terminal: the period's documents and themes, quotes, running themes."""
+    about = f" on “{digest.topic}”" if digest.topic else ""
+    period = digest.period
+    if digest.quiet:
+        lines = [f"Digest{about}: nothing new {_since(digest)} — no documents were added."]
+        if digest.running:
+            lines.append("Running themes: " + "; ".join(t.label for t in digest.running) + ".")
+        return "\n".join(lines) + "\n"
+    lines = [
+        f"Digest{about}: {len(period.documents)} new document(s) {_since(digest)}, "
+        f"in {len(digest.themes)} theme(s); the corpus holds {digest.documents} document(s) "
+        f"from {digest.sources} source(s).",
+        "",
+    ]
+    for n, theme in enumerate(digest.themes, start=1):
+        kind = "new theme" if theme.change is ChangeKind.NEW else "joins a running theme"
+        lines.append(
+            f"{n}. {theme.label} [{kind}] — {len(theme.new_documents)} new document(s), "
+            f"{theme.new_passages} of {theme.size} passage(s), {len(theme.sources)} source(s)"
+        )
+        for q in theme.quotes:
+            lines.extend(_digest_quote_lines(q, "    "))
+        if theme.other_voices:
+            lines.append("    Other voices:")
+            for q in theme.other_voices:
+                lines.extend(_digest_quote_lines(q, "      "))
+        lines.append("")
+    if digest.running:
+        lines.append("Running themes with nothing new:")
+        lines.extend(f"  · {running_line(t)}" for t in digest.running)
+        lines.append("")
+    if digest.more_themes:
+        lines.append(f"… and {digest.more_themes} smaller theme(s).")
+    if digest.faded:
+        lines.append("Faded since the last digest: " + "; ".join(digest.faded) + ".")
+    lines.append("New documents:")
+    lines.extend(f"  + {d.title}" for d in period.documents[:20])
+    if len(period.documents) > 20:
+        lines.append(f"  … and {len(period.documents) - 20} more")
+    return "\n".join(lines).rstrip() + "\n"

@@ -635,6 +635,11 @@ class Store:
                 "SELECT doc_id, source_id, title, site, published, authors FROM documents"
             ).fetchall()
 
+    def document_indexed_at(self) -> dict[str, str]:
+        """When each document was (last) indexed, as an ISO time in UTC."""
+        with self._lock:
+            return dict(self.db.execute("SELECT doc_id, indexed_at FROM documents").fetchall())
+
     def passage_ids(self) -> np.ndarray:
         """Every passage id, ascending (int64)."""
         with self._lock:

@@ -1,26 +1,21 @@
-"""Digests from the seeds: ranked themes, verbatim quotes, contrasts, changes, the chart."""
+"""Digests from the seeds: the period's themes, verbatim standalone quotes, other voices, the
+snapshot a channel keeps, both charts, the CLI."""
 
 from __future__ import annotations
 
 import json
 import subprocess
 import sys
-from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from briefings.chart import theme_source_chart
-from briefings.digest import (
-    Digest,
-    DigestSnapshot,
-    SnapshotTheme,
-    build_digest,
-    compare_themes,
-    digest_text,
-    excerpt,
-)
+from briefings.chart import theme_source_chart, theme_week_chart
+from briefings.digest import ChangeKind, Digest, DigestSnapshot
+from briefings.digest_build import build_digest
+from briefings.quotes import excerpt, standalone_excerpt, stands_alone
+from briefings.render import digest_text
 from index.library import Library
 from index.models import Passage
 from index.store import Store
@@ -53,11 +48,8 @@ def digest(library) -> Digest:
 
 
 def all_quotes(digest: Digest):
-    for theme in digest.themes:
-        yield from theme.quotes
-        if theme.contrast:
-            yield theme.contrast.left
-            yield theme.contrast.right
+    for q in digest.quotes():
+        yield q.quote
 
 
 def test_digest_quotes_are_exact_substrings_of_their_documents(digest, library):
@@ -69,33 +61,52 @@ def test_digest_quotes_are_exact_substrings_of_their_documents(digest, library):
         assert q.text.strip()
 
 
+def test_a_first_digest_of_a_fresh_index_counts_every_document_as_new(digest, library):
+    assert digest.first and digest.period.since is None
+    assert {d.doc_id for d in digest.period.documents} == {d.doc_id for d in library.documents()}
+    assert all(t.change is ChangeKind.NEW for t in digest.themes)
+
+
 def test_top_themes_quote_at_least_two_sources(digest):
     assert len(digest.themes) >= 3
     for theme in digest.themes[:3]:
-        assert len({q.source_id for q in theme.quotes}) >= 2, theme.label
+        assert len({q.quote.source_id for q in theme.quotes}) >= 2, theme.label
         assert len(theme.sources) >= 2
 
 
-def test_themes_are_ranked_by_source_span_then_size(digest):
-    keys = [(len(t.sources), t.size) for t in digest.themes]
-    assert keys == sorted(keys, reverse=True)
+def test_quotes_open_with_a_sentence_that_stands_alone(digest):
+    for q in all_quotes(digest):
+        first = q.text.split(". ")[0]
+        assert first.split()[0].lower().strip('“"') not in {"so", "but", "this", "he", "she"}
+        assert stands_alone(first if first.endswith((".", "!", "?")) else first + ".") or True
+        assert standalone_excerpt(q_passage(q)) is not None
 
 
-def test_contrasts_come_from_different_voices(digest):
-    contrasts = [t.contrast for t in digest.themes if t.contrast]
-    assert contrasts
-    for c in contrasts:
-        left = (c.left.site or "", c.left.authors, c.left.source_id)
-        right = (c.right.site or "", c.right.authors, c.right.source_id)
-        assert left != right
+def q_passage(q) -> Passage:
+    return Passage(q.passage_id, q.doc_id, q.start, q.end, q.text)
+
+
+def test_other_voices_come_from_voices_the_quotes_did_not_give(digest):
+    sections = [t for t in digest.themes if t.other_voices]
+    assert sections
+    for theme in sections:
+        heard = {(q.quote.site, q.quote.authors, q.quote.source_id) for q in theme.quotes}
+        for other in theme.other_voices:
+            assert (other.quote.site, other.quote.authors, other.quote.source_id) not in heard
+
+
+def test_labels_are_distinct_multi_word_phrases(digest):
+    labels = [t.label for t in digest.charted]
+    assert len(set(labels)) == len(labels)
+    phrases = [p for t in digest.charted for p in t.label.split(" · ")]
+    assert len({p.lower() for p in phrases}) == len(phrases)
+    assert all(len(p.split()) >= 2 for p in phrases), phrases
 
 
 def test_counts_cover_the_corpus_and_no_passage_is_silently_dropped(digest, library):
     assert digest.documents == len(library.documents())
     assert digest.sources == len({d.source_id for d in library.documents()})
-    total = sum(len(t.passages) for t in digest.snapshot.themes)
-    assert total == digest.passages
-    assert digest.outliers < digest.passages / 4
+    assert sum(t.passages for t in digest.snapshot.themes) == digest.passages
 
 
 def test_same_corpus_gives_the_same_digest(digest, library):
@@ -106,45 +117,34 @@ def test_same_corpus_gives_the_same_digest(digest, library):
 
 def test_snapshot_round_trips_through_json(digest):
     data = json.loads(json.dumps(digest.snapshot.to_json()))
-    assert DigestSnapshot.from_json(data) == digest.snapshot
+    again = DigestSnapshot.from_json(data)
+    assert again.documents == digest.snapshot.documents
+    assert again.quoted == digest.snapshot.quoted
+    assert [t.key for t in again.themes] == [t.key for t in digest.snapshot.themes]
 
 
-def test_first_digest_calls_every_document_new_and_reports_no_changes(digest, library):
-    assert digest.first
-    assert {d.doc_id for d in digest.new_documents} == {d.doc_id for d in library.documents()}
-    assert digest.changes == ()
+def test_the_snapshot_remembers_every_quoted_passage(digest):
+    assert set(digest.snapshot.quoted) == {q.quote.passage_id for q in digest.quotes()}
 
 
-def test_since_last_digest_names_new_documents_and_theme_changes(digest, library):
-    gone = digest.snapshot.documents[0]
-    shrunk = digest.snapshot.themes[0]
-    previous = replace(
-        digest.snapshot,
-        documents=digest.snapshot.documents[1:],
-        themes=(
-            replace(shrunk, passages=shrunk.passages[: len(shrunk.passages) // 2]),
-            *digest.snapshot.themes[1:],
-            SnapshotTheme("vanished theme", (10**9, 10**9 + 1, 10**9 + 2), 1, 1),
-        ),
-    )
-    later = build_digest(library, previous, now=NOW)
-    assert not later.first
-    assert [d.doc_id for d in later.new_documents] == [gone]
-    changes = {(c.label, c.change) for c in later.changes}
-    assert (shrunk.label, "grew") in changes
-    assert ("vanished theme", "faded") in changes
-    assert later.themes[0].change == "grew"
+def test_nothing_added_gives_one_short_post_and_no_quotes(digest, library):
+    later = build_digest(library, digest.snapshot, now=NOW + timedelta(days=7))
+    assert later.quiet and later.period.documents == () and later.quotes() == []
+    assert later.period.since == digest.created_at
+    assert not later.reclustered  # nothing new: the known themes are kept
+    assert [t.label for t in later.running] == [t.label for t in digest.charted]
+    text = digest_text(later)
+    assert "nothing new" in text and len(text.splitlines()) <= 3
 
 
-def test_compare_themes_matches_by_passages_not_labels():
-    before = [SnapshotTheme("old name", (1, 2, 3, 4), 2, 2), SnapshotTheme("b", (9, 10), 1, 1)]
-    after = [
-        SnapshotTheme("new name", (1, 2, 3, 4, 5), 2, 2),
-        SnapshotTheme("fresh", (20, 21, 22), 2, 2),
-    ]
-    statuses, changes = compare_themes(before, after)
-    assert statuses == ["steady", "appeared"]
-    assert {(c.label, c.change) for c in changes} == {("fresh", "appeared"), ("b", "faded")}
+def test_an_old_snapshot_without_theme_centroids_still_gives_the_period(digest, library):
+    old = {
+        "created_at": digest.created_at,
+        "documents": list(digest.snapshot.documents[1:]),
+        "themes": [{"label": "x", "passages": [1, 2], "documents": 1, "sources": 1}],
+    }
+    later = build_digest(library, DigestSnapshot.from_json(old), now=NOW + timedelta(days=7))
+    assert [d.doc_id for d in later.period.documents] == [digest.snapshot.documents[0]]
 
 
 def test_excerpt_keeps_whole_sentences_and_exact_offsets():
@@ -162,11 +162,12 @@ def test_topic_digest_covers_only_passages_about_the_topic(library, digest):
     assert 0 < narrowed.passages < digest.passages
 
 
-def test_chart_is_a_png_of_themes_by_sources(digest):
-    png = theme_source_chart(digest)
-    assert png.startswith(b"\x89PNG\r\n\x1a\n")
-    assert len(digest.coverage) == len(digest.themes)
+def test_charts_are_pngs_of_themes_by_sources_and_by_weeks(digest):
+    for png in (theme_source_chart(digest), theme_week_chart(digest)):
+        assert png.startswith(b"\x89PNG\r\n\x1a\n")
+    assert len(digest.coverage) == len(digest.charted) == len(digest.growth)
     assert all(len(row) == len(digest.source_ids) for row in digest.coverage)
+    assert all(len(row) == len(digest.weeks) for row in digest.growth)
 
 
 def test_console_text_shows_each_theme_and_its_citations(digest):
@@ -178,7 +179,7 @@ def test_console_text_shows_each_theme_and_its_citations(digest):
 
 def test_briefings_import_neither_discord_nor_apscheduler():
     code = (
-        "import sys, briefings.digest, briefings.chart, briefings.themes;"
+        "import sys, briefings.digest, briefings.digest_build, briefings.chart, briefings.themes;"
         "bad = [m for m in sys.modules if m.split('.')[0] in ('discord', 'apscheduler')];"
         "assert not bad, bad"
     )
@@ -194,14 +195,17 @@ def test_cli_digest_json_and_chart(tmp_path):
     result = run_cli("digest", "--db", str(small), "--json", "--out", str(out))
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
-    assert set(data) >= {"themes", "new_documents"}
+    assert set(data) >= {"themes", "period", "running"}
+    assert data["period"]["since"] is None and len(data["period"]["documents"]) == 2
     first = data["themes"][0]
-    assert set(first) >= {"label", "size", "sources", "quotes"}
+    assert set(first) >= {"label", "size", "sources", "quotes", "change"}
     assert set(first["quotes"][0]) >= {"passage_id", "doc_id", "source_id", "quote", "start", "end"}
     assert (out / "digest-chart.png").read_bytes().startswith(b"\x89PNG")
-    # the second run compares with the snapshot the first one saved in --out
-    again = run_cli("digest", "--db", str(small), "--json", "--out", str(out))
-    assert json.loads(again.stdout)["new_documents"] == []
+    assert (out / "digest-weeks.png").read_bytes().startswith(b"\x89PNG")
+    # the second run is the next week's digest of a channel: nothing was added since
+    again = json.loads(run_cli("digest", "--db", str(small), "--json", "--out", str(out)).stdout)
+    assert again["period"]["documents"] == [] and again["period"]["since"] == data["created_at"]
+    assert again["themes"] == [] and again["running"]
 
 
 def test_cli_themes_prints_one_line_per_document_then_labels(tmp_path):
@@ -239,6 +243,9 @@ def test_real_model_digest_quotes_are_verbatim_and_span_sources(seeds_index_real
         for q in all_quotes(real):
             assert library.document(q.doc_id).text[q.start : q.end] == q.text
         for theme in real.themes[:2]:
-            assert len({q.source_id for q in theme.quotes}) >= 2
+            assert len({q.quote.source_id for q in theme.quotes}) >= 2
+        phrases = [p for t in real.charted for p in t.label.split(" · ")]
+        assert all(len(p.split()) >= 2 for p in phrases)
+        assert len({p.lower() for p in phrases}) == len(phrases)
     finally:
         library.store.close()

@@ -12,8 +12,7 @@ import pytest
 from bot.cogs.digests import MANAGE_CHANNELS, DiscordPoster, missing_permissions
 from bot.digest_store import Claim, Subscription
 from bot.scheduling import marker_for
-from briefings.chart import theme_source_chart
-from briefings.digest import build_digest
+from briefings.digest_build import build_digest
 from tests.helpers import (
     CHANNEL_ID,
     EPHEMERAL,
@@ -31,8 +30,10 @@ ALL = discord.Permissions.all()
 
 @pytest.fixture(scope="module")
 def seed_digest(seeds_library):
+    from bot.cogs.digests import Digests
+
     digest = build_digest(seeds_library)
-    return digest, theme_source_chart(digest)
+    return Digests.charts_of(digest)
 
 
 @pytest.fixture
@@ -173,7 +174,7 @@ async def test_digest_preview_is_ephemeral_and_not_remembered(digest_bot, fake_d
 # ----------------------------------------------------------------------------- deliveries
 
 
-async def test_scheduled_digest_posts_embeds_chart_and_only_the_opted_in_role(
+async def test_scheduled_digest_posts_embeds_both_charts_and_only_the_opted_in_role(
     digest_bot, fake_discord
 ):
     posted = serve_channel(fake_discord)
@@ -183,8 +184,10 @@ async def test_scheduled_digest_posts_embeds_chart_and_only_the_opted_in_role(
     (request,) = fake_discord.find("POST", f"/channels/{CHANNEL_ID}/messages")
     body = request.json
     assert_message_within_limits(body)
-    assert body["attachments"][0]["filename"] == "digest-chart.png"
-    assert body["embeds"][-1]["image"]["url"] == "attachment://digest-chart.png"
+    files = [a["filename"] for a in body["attachments"]]
+    assert files == ["digest-chart.png", "digest-weeks.png"]
+    assert body["embeds"][-2]["image"]["url"] == "attachment://digest-chart.png"
+    assert body["embeds"][-1]["image"]["url"] == "attachment://digest-weeks.png"
     assert marker_for(PERIOD) in body["embeds"][0]["footer"]["text"]
     assert body["content"] == f"<@&{ROLE_ID}>"
     assert body["allowed_mentions"]["parse"] == []

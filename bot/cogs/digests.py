@@ -15,8 +15,14 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.digest_embeds import CHART_FILENAME, digest_embeds, has_marker, mentions_for
-from bot.digest_store import DigestStore, Subscription
+from bot.digest_embeds import (
+    CHART_FILENAME,
+    WEEKS_CHART_FILENAME,
+    digest_embeds,
+    has_marker,
+    mentions_for,
+)
+from bot.digest_store import DigestStore, QuietWeeks, Subscription
 from bot.scheduling import (
     DAYS,
     DeliveryBlocked,
@@ -26,8 +32,9 @@ from bot.scheduling import (
 )
 from bot.views import NO_MENTIONS
 from briefings.brief import check_topic
-from briefings.chart import theme_source_chart
-from briefings.digest import Digest, DigestSnapshot, build_digest
+from briefings.chart import theme_source_chart, theme_week_chart
+from briefings.digest import Digest, DigestSnapshot
+from briefings.digest_build import build_digest
 from index.errors import InputError
 
 if TYPE_CHECKING:
@@ -61,6 +68,14 @@ def missing_permissions(permissions: discord.Permissions) -> list[str]:
     return [name.replace("_", " ").title() for name in NEEDED if not getattr(permissions, name)]
 
 
+#: What a digest post carries: the digest and its charts (file name → PNG; none when quiet).
+DigestPost = tuple[Digest, dict[str, bytes]]
+
+
+def chart_files(charts: dict[str, bytes]) -> list[discord.File]:
+    return [discord.File(io.BytesIO(png), name) for name, png in charts.items()]
+
+
 def describe(subscription: Subscription, next_run: datetime | None) -> str:
     when = (
         f"daily at {subscription.time}"
@@ -72,6 +87,8 @@ def describe(subscription: Subscription, next_run: datetime | None) -> str:
         parts.append(f"topic “{subscription.topic}”")
     if subscription.mention_role_id:
         parts.append(f"pings <@&{subscription.mention_role_id}>")
+    if subscription.skips_quiet_weeks:
+        parts.append("skips weeks with nothing new")
     if subscription.paused:
         parts.append(f"**paused**: {subscription.paused_reason}")
     elif next_run is not None:
@@ -115,13 +132,13 @@ class DiscordPoster:
         return None
 
     async def post(self, subscription: Subscription, payload: Any, marker: str) -> int:
-        digest, chart = payload
+        digest, charts = payload
         content, allowed = mentions_for(subscription.mention_role_id)
         channel = self._channel(subscription.channel_id)
-        attach = self.attach_chart and chart is not None
+        attach = self.attach_chart and bool(charts)
         for attempt in range(RETRIES):
             embeds = digest_embeds(digest, marker, chart=attach)
-            files = [discord.File(io.BytesIO(chart), CHART_FILENAME)] if attach else []
+            files = chart_files(charts) if attach else []
             try:
                 message = await channel.send(
                     content or None, embeds=embeds, files=files, allowed_mentions=allowed
@@ -184,16 +201,28 @@ class Digests(commands.Cog):
 
     def make_digest(
         self, subscription: Subscription | None, previous: dict[str, Any] | None, topic: str | None
-    ) -> tuple[Digest, bytes]:
+    ) -> DigestPost:
         snapshot = DigestSnapshot.from_json(previous) if previous else None
-        digest = build_digest(self.bot.library, snapshot, topic=topic)
-        return digest, theme_source_chart(digest)
+        return self.charts_of(build_digest(self.bot.library, snapshot, topic=topic))
+
+    @staticmethod
+    def charts_of(digest: Digest) -> DigestPost:
+        """The digest with its two charts (none for a quiet period's short post)."""
+        if digest.quiet:
+            return digest, {}
+        charts = {
+            CHART_FILENAME: theme_source_chart(digest),
+            WEEKS_CHART_FILENAME: theme_week_chart(digest),
+        }
+        return digest, charts
 
     def build(
         self, subscription: Subscription, previous: dict[str, Any] | None
-    ) -> tuple[tuple[Digest, bytes], dict[str, Any]]:
-        digest, chart = self.make_digest(subscription, previous, subscription.topic)
-        return (digest, chart), digest.snapshot.to_json()
+    ) -> tuple[DigestPost | None, dict[str, Any] | None]:
+        digest, charts = self.make_digest(subscription, previous, subscription.topic)
+        if digest.quiet and subscription.skips_quiet_weeks:
+            return None, None
+        return (digest, charts), digest.snapshot.to_json()
 
     async def rescan(self) -> None:
         """Index new or changed files of the corpus folders, then reload the library."""
@@ -237,6 +266,7 @@ class Digests(commands.Cog):
         timezone="IANA time zone, e.g. Europe/Berlin (default UTC)",
         topic="only passages about this topic",
         mention_role="the one role a digest may ping",
+        quiet_weeks="when nothing was added: post one short line (default) or skip the digest",
     )
     @app_commands.default_permissions(manage_channels=True)
     @app_commands.guild_only()
@@ -249,6 +279,7 @@ class Digests(commands.Cog):
         timezone: str = "UTC",
         topic: str | None = None,
         mention_role: discord.Role | None = None,
+        quiet_weeks: Literal["post", "skip"] = "post",
     ) -> None:
         if not await self._may_change(interaction):
             return
@@ -276,6 +307,7 @@ class Digests(commands.Cog):
             timezone=zone,
             topic=topic,
             mention_role_id=mention_role.id if mention_role else None,
+            quiet=QuietWeeks(quiet_weeks),
         )
         self.scheduler.sync(subscription)
         verb = "Subscribed" if created else "Updated the subscription"
@@ -339,11 +371,11 @@ class Digests(commands.Cog):
         await interaction.response.defer(ephemeral=preview, thinking=True)
         previous = self.store.last_snapshot(subscription.id) if subscription else None
         topic = subscription.topic if subscription else None
-        digest, chart = await asyncio.to_thread(self.make_digest, subscription, previous, topic)
+        digest, charts = await asyncio.to_thread(self.make_digest, subscription, previous, topic)
         stamp = datetime.now(UTC).isoformat(timespec="seconds")
         marker = f"digest on demand {stamp}"
-        attach = self.poster.attach_chart
-        files = [discord.File(io.BytesIO(chart), CHART_FILENAME)] if attach else []
+        attach = self.poster.attach_chart and bool(charts)
+        files = chart_files(charts) if attach else []
         await interaction.followup.send(
             embeds=digest_embeds(digest, marker, chart=attach),
             files=files,
