@@ -232,8 +232,8 @@ def _page_lines(textpage: pdfium.PdfTextPage, page: int) -> list[_Line]:
 
     count = pdfium_c.FPDFText_CountChars(raw)
     # One call for all the characters; PDFium's per-character call if they do not line up.
-    text = textpage.get_text_range(0, count)
-    codes = [ord(ch) for ch in text] if len(text) == count else None
+    page_text = textpage.get_text_range(0, count)
+    codes = [ord(ch) for ch in page_text] if len(page_text) == count else None
     for i in range(count):
         code = codes[i] if codes is not None else pdfium_c.FPDFText_GetUnicode(raw, i)
         if code in (10, 13):
@@ -310,6 +310,7 @@ def _respace(glyphs: Sequence[tuple[str, float, float]], size: float) -> str:
 
 
 def _read_layout(pdf: pdfium.PdfDocument) -> _Layout:
+    """Every page's paragraphs in reading order, furniture gone, and the file's metadata."""
     heights: list[float] = []
     pages: list[list[_Line]] = []
     for index in range(len(pdf)):
