@@ -281,10 +281,12 @@ def map_themes(
             next_key=previous.next_key,
         )
     log.info("digest: finding themes afresh (%s)", reason)
-    return _recluster(library, scope, previous)
+    return _recluster(library, scope, in_period, previous)
 
 
-def _recluster(library: Library, scope: Scope, previous: DigestSnapshot | None) -> ThemeMap:
+def _recluster(
+    library: Library, scope: Scope, in_period: np.ndarray, previous: DigestSnapshot | None
+) -> ThemeMap:
     n = len(scope)
     rng = np.random.default_rng(SEED)
     sample = np.arange(n) if n <= CLUSTER_SAMPLE else np.sort(rng.choice(n, CLUSTER_SAMPLE, False))
@@ -312,7 +314,13 @@ def _recluster(library: Library, scope: Scope, previous: DigestSnapshot | None) 
     remap[order] = np.arange(len(order))
     assignment, centroids = remap[assignment], centroids[order]
     phrases = _label_themes(library, scope, assignment, similarity, len(order))
-    matched = match_themes(previous.themes if previous else (), centroids)
+    matched: dict[int, SnapshotTheme] = {}
+    if previous is not None and previous.themes:
+        known = ~in_period
+        old_centroids = np.asarray([t.centroid for t in previous.themes], dtype=np.float32)
+        if old_centroids.shape[1] == centroids.shape[1] and known.any():
+            before, _ = _assign(scope, old_centroids)
+            matched = match_themes(previous.themes, before[known], assignment[known], len(order))
     next_key = previous.next_key if previous else 0
     keys = []
     for t in range(len(order)):

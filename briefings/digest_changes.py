@@ -10,8 +10,8 @@ import numpy as np
 
 from briefings.digest import FIRST_PERIOD_DAYS, DigestSnapshot, SnapshotTheme
 
-#: Centroids at least this similar are the same theme in two digests.
-SAME_THEME_SIMILARITY = 0.8
+#: Two themes sharing at least this Jaccard share of the passages both digests knew are one.
+SAME_THEME_OVERLAP = 0.3
 
 
 def period_documents(
@@ -53,26 +53,32 @@ def _after(stamp: str | None, start: datetime) -> bool:
 
 
 def match_themes(
-    previous: Sequence[SnapshotTheme], centroids: np.ndarray
+    previous: Sequence[SnapshotTheme], before: np.ndarray, now: np.ndarray, k: int
 ) -> dict[int, SnapshotTheme]:
-    """Current theme index → the previous theme it continues (greedy, most similar first).
+    """Current theme index → the previous theme it continues (greedy, best overlap first).
 
-    Themes are matched by where they sit (centroid cosine), not by label, so a theme whose label
-    shifted is still the same theme and keeps its key.
+    ``before`` and ``now`` place the same passages (those the previous digest knew) in the
+    previous themes and in the current ones. Themes are matched by the passages they share, not
+    by label, so a theme whose label shifted is still the same theme and keeps its key, and a
+    theme made of new passages matches nothing: it is new.
     """
-    usable = [t for t in previous if len(t.centroid) == centroids.shape[1]]
-    if not usable or len(centroids) == 0:
+    if not len(previous) or not len(before):
         return {}
-    before = np.asarray([t.centroid for t in usable], dtype=np.float32)
-    sims = centroids @ before.T
-    order = np.dstack(np.unravel_index(np.argsort(-sims, axis=None), sims.shape))[0]
+    pairs = before * k + now
+    both = np.bincount(pairs, minlength=len(previous) * k).reshape(len(previous), k)
+    sizes_before = both.sum(axis=1, keepdims=True)
+    sizes_now = both.sum(axis=0, keepdims=True)
+    union = sizes_before + sizes_now - both
+    jaccard = np.where(union > 0, both / np.maximum(union, 1), 0.0)
+    order = np.dstack(np.unravel_index(np.argsort(-jaccard, axis=None, kind="stable"),
+                                       jaccard.shape))[0]  # fmt: skip
     matched: dict[int, SnapshotTheme] = {}
     taken: set[int] = set()
-    for current, old in order:
-        if sims[current, old] < SAME_THEME_SIMILARITY:
+    for old, current in order:
+        if jaccard[old, current] < SAME_THEME_OVERLAP:
             break
         if int(current) in matched or int(old) in taken:
             continue
-        matched[int(current)] = usable[int(old)]
+        matched[int(current)] = previous[int(old)]
         taken.add(int(old))
     return matched

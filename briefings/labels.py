@@ -75,6 +75,8 @@ def candidate_phrases(text: str) -> list[tuple[str, str]]:
                     continue
                 if sum(w.lower() == "of" for w in words) > 1 or _bad_end(words[-1]):
                     continue
+                if any(w.lower() in FINITE_VERBS for w in words):
+                    continue  # "transfer window drew": a clause, not a noun phrase
                 first = words[0].lower()
                 if first.endswith("ly") and first not in _ADVERB_NOUNS:
                     continue
