@@ -40,7 +40,7 @@ def article(rng: random.Random, topic: str, number: int) -> dict[str, str]:
     paragraphs = []
     for _ in range(3):
         sentences = []
-        for template in rng.sample(STANDALONE, 2) + [rng.choice(LEANING)]:
+        for template in [*rng.sample(STANDALONE, 2), rng.choice(LEANING)]:
             a, b, c = rng.sample(phrases, 3)
             sentences.append(template.format(a=a, b=b, c=c, place=rng.choice(PLACES)))
         paragraphs.append(" ".join(sentences))
