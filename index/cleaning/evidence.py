@@ -100,7 +100,7 @@ _NOTICE = re.compile(
 )
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=16384)
 def words_of(text: str) -> tuple[str, ...]:
     """The alphabetic words of ``text``, lower-cased."""
     return tuple(word.lower() for word in _WORD.findall(text))
@@ -128,11 +128,28 @@ def reads_as_prose(text: str) -> bool:
     return len(words) >= PROSE_MIN_WORDS and stop_ratio(text) >= PROSE_STOP_RATIO
 
 
+# Cheap substring tests that every notice or self-description holds one of: prose without any
+# of them is never run through the (slow) vocabulary patterns.
+_TRIGGERS = tuple(
+    """© copyright rights reserved trademark terms commercial licen creative reprint permission
+    republish agreement distribution own risk privacy cookie personal affiliate commission
+    advertis ads sponsor paywall partner ai-generated intelligence beta inaccura views
+    necessarily fund external responsible moderat spam newsletter inbox subscri member account
+    registration sign log mail podcast app donat premium archive""".split()
+)
+
+
+def _may_be_notice(lowered: str) -> bool:
+    return any(trigger in lowered for trigger in _TRIGGERS)
+
+
 def _is_notice_sentence(text: str) -> bool:
     """One sentence that prompts the reader or states a site notice."""
     words = len(text.split())
     if _CALL_TO_ACTION.search(text) and _CHANNEL.search(text):
         return True
+    if not _may_be_notice(text.lower()):
+        return False
     voice = _READER_VOICE.search(text) is not None
     if voice and len({m.group().lower() for m in _SITE_CHANNEL.finditer(text)}) >= 2:
         return True  # the site describing its own newsletters, subscriptions, accounts
@@ -148,6 +165,7 @@ def _is_notice_sentence(text: str) -> bool:
     return len(families) >= 2 and dense and voice
 
 
+@lru_cache(maxsize=16384)
 def is_reader_notice(text: str) -> bool:
     """A prompt to the reader or a site notice: a call to action, licence, privacy or ad text.
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from functools import lru_cache
 from dataclasses import dataclass
 
 from index.cleaning.dates import find_date
@@ -163,6 +164,7 @@ _CONTACT = re.compile(r"\bcontact\s*:|\b[\w.+-]+(?:@|\[at\])[\w-]+\.[\w.]+\b", r
 _DEGREE_START = re.compile(r"^\*?\s*(?:ph\.?\s?d\.?|m\.?a\.?|m\.?sc?\.?|mba|dr\.)\s", re.I)
 
 
+@lru_cache(maxsize=16384)
 def is_chrome(text: str) -> bool:
     """Site boilerplate: prompts, buttons, notices, separators, nav words."""
     words = len(text.split())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import re
+from functools import lru_cache
 
 _ESCAPABLE = "\\`*_{}[]()#+-.!|<>~"
 _ESCAPED_RE = re.compile(r"\\([\\`*_{}\[\]()#+\-.!|<>~])")
@@ -33,6 +34,7 @@ def _restore(text: str) -> str:
     return _PROTECTED_RE.sub(lambda m: chr(ord(m.group()) - 0xE000), text)
 
 
+@lru_cache(maxsize=16384)
 def strip_markup(line: str) -> str:
     """One line of markdown/HTML → plain text, keeping link text and dropping link targets."""
     text = _INVISIBLE_RE.sub("", line).replace("\u00a0", " ").strip()
