@@ -54,7 +54,7 @@ QUOTES_PER_THEME = 3
 OTHER_VOICES = 2
 CANDIDATES = 40  # the period's most central passages per theme read for quotes
 LABEL_TEXTS = 300  # most central member texts per theme read for labels
-CLUSTER_SAMPLE = 8000  # above this many passages, themes are found on a seeded sample
+CLUSTER_SAMPLE = 4000  # above this many passages, themes are found on a seeded sample
 MIN_THEMES = 4  # fewer only for a handful of documents
 DOCUMENT_CENTRING = 0.5  # share of each document's mean vector removed before clustering
 RECLUSTER_GROWTH = 0.25  # the scope grew (or shrank) by this share since the last clustering
@@ -486,8 +486,9 @@ def assemble(
         doc, theme = divmod(pair, k)
         if doc not in home or count > home[doc][1]:
             home[doc] = (theme, count)
-    new_docs_of: dict[int, list[str]] = {}
-    for doc, (theme, _count) in sorted(home.items()):
+    new_docs_of: dict[int, list[str]] = {}  # every period document with a passage in the theme
+    for pair in sorted(period_pairs.tolist()):
+        doc, theme = divmod(pair, k)
         new_docs_of.setdefault(theme, []).append(scope.doc_ids[doc])
 
     def change(t: int) -> ChangeKind:

@@ -60,3 +60,11 @@ def test_console_ends_cleanly_at_end_of_input_or_quit(seeds_db):
     assert result.returncode == 0 and "briefbot console" in result.stdout
     result = console(seeds_db, "/quit", "/brief never reached")
     assert result.returncode == 0 and "never reached" not in result.stdout
+
+
+def test_console_digest_is_the_channels_digest_and_the_next_one_says_nothing_is_new(seeds_db):
+    result = console(seeds_db, "/digest --preview", "/digest", "/digest")
+    assert result.returncode == 0, result.stderr
+    assert "unknown command" not in result.stdout
+    assert result.stdout.count("new document(s) in the last 7 days") == 2  # a preview counts not
+    assert "nothing new since" in result.stdout
