@@ -23,6 +23,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from benchmarks.perf import machine_facts
+from bot.cli import export_record
 from index import ingest
 from index.chunking import chunk_text
 from index.embedding import make_embedder
@@ -40,18 +41,8 @@ Reader = Callable[[Path], list[Document]]
 
 
 def _record(doc: Document) -> dict[str, object]:
-    spans = chunk_text(doc.text)
-    return {
-        "doc_id": doc.doc_id,
-        "source_id": doc.source_id,
-        "title": doc.title,
-        "authors": list(doc.authors),
-        "published": doc.published,
-        "url": doc.url,
-        "site": doc.site,
-        "text": doc.text,
-        "passages": [{"start": s.start, "end": s.end} for s in spans],
-    }
+    spans = [{"start": s.start, "end": s.end} for s in chunk_text(doc.text)]
+    return export_record(doc, spans)
 
 
 def product_reader(files: list[Path], *, fake: bool = False) -> Reader:

@@ -12,6 +12,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from index.errors import BriefbotError, InputError
+from index.models import Document
 
 log = logging.getLogger("briefbot")
 
@@ -107,22 +108,24 @@ def cmd_export(args: argparse.Namespace) -> int:
     store = Store(_db(args), create=False)
     for doc in store.documents():
         passages = store.passages_of(doc.doc_id)
-        _print_json(
-            {
-                "doc_id": doc.doc_id,
-                "source_id": doc.source_id,
-                "title": doc.title,
-                "authors": list(doc.authors),
-                "published": doc.published,
-                "url": doc.url,
-                "site": doc.site,
-                "text": doc.text,
-                "passages": [
-                    {"passage_id": p.passage_id, "start": p.start, "end": p.end} for p in passages
-                ],
-            }
-        )
+        spans = [{"passage_id": p.passage_id, "start": p.start, "end": p.end} for p in passages]
+        _print_json(export_record(doc, spans))
     return 0
+
+
+def export_record(doc: Document, passages: list[dict[str, int]]) -> dict[str, object]:
+    """One line of ``briefbot export --json``: a document and its passages' offsets."""
+    return {
+        "doc_id": doc.doc_id,
+        "source_id": doc.source_id,
+        "title": doc.title,
+        "authors": list(doc.authors),
+        "published": doc.published,
+        "url": doc.url,
+        "site": doc.site,
+        "text": doc.text,
+        "passages": passages,
+    }
 
 
 def _jsonl_records(path: str, what: str, fields: str) -> Iterator[tuple[str, str, dict]]:
