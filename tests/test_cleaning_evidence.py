@@ -338,3 +338,29 @@ def test_code_data_widgets_and_placeholder_text_kept_by_a_text_dump_are_furnitur
     text = document_text(page)
     assert all(para in text for para in BODY)
     assert "dataLayer" not in text and "°" not in text and "Lorem" not in text
+
+
+def test_a_scrapers_domain_heading_is_not_the_title() -> None:
+    page = "\n\n".join(["# valleynews.example", "## Pipes to be replaced", "By Jo Bloggs", *BODY])
+    (doc,) = clean_page(page, source_id="page.md")
+    assert doc.title == "Pipes to be replaced"
+
+
+def test_an_organisation_after_the_authors_name_in_a_byline_is_not_an_author() -> None:
+    page = "\n\n".join(["Pipes to be replaced", "By Jo Bloggs, Valley News", "May 1, 2024", *BODY])
+    (doc,) = clean_page(page, source_id="page.txt")
+    assert doc.authors == ("Jo Bloggs",)
+
+
+def test_a_lone_name_between_the_headline_and_the_date_is_the_author() -> None:
+    page = "\n".join(["Home", "Pipes to be replaced", "Jo Bloggs", "May 1, 2024", *BODY])
+    (doc,) = clean_page(page, source_id="page.txt")
+    assert doc.authors == ("Jo Bloggs",)
+    assert doc.published == "2024-05-01"
+    assert not doc.text.startswith("Jo Bloggs")
+
+
+def test_a_section_name_above_the_date_is_not_taken_for_an_author() -> None:
+    page = "\n".join(["Pipes to be replaced", "World News", "May 1, 2024", *BODY])
+    (doc,) = clean_page(page, source_id="page.txt")
+    assert doc.authors == ()

@@ -12,8 +12,10 @@ from urllib.parse import unquote, urlparse
 from index.cleaning.dates import MONTH_NAMES, MONTHS, find_date
 from index.cleaning.lines import (
     BYLINE,
+    FEED_ITEM,
     LABEL_LINE,
     LONG_PARAGRAPH_WORDS,
+    NAME_TOKEN,
     PUBLISHED_LINE,
     SPLIT_MARKER,
     URL_LINE,
@@ -22,6 +24,7 @@ from index.cleaning.lines import (
     is_byline,
     is_chrome,
     is_date_line,
+    is_organisation,
     is_published_marker,
     is_title_candidate,
     names_from_byline,
@@ -152,7 +155,9 @@ def read_header(paras: list[Para]) -> tuple[PageMeta, list[Para]]:
                 for name in linked:
                     rest = rest.replace(name, " ", 1)
             else:
-                meta.authors = tuple(unglued(n) for n in names_from_byline(meta.byline_names))
+                names = [unglued(n) for n in names_from_byline(meta.byline_names)]
+                people = [n for n in names if not is_organisation(n)]
+                meta.authors = tuple(people or names)
                 rest = meta.byline_names
             take_date_and_site(meta, rest)
             continue
@@ -167,8 +172,27 @@ def read_header(paras: list[Para]) -> tuple[PageMeta, list[Para]]:
             continue
         if title_at is not None and index < title_at:
             continue  # nav and category lines above the title
+        if not meta.authors and title_at is not None and _is_lone_name(zone, index, title_at):
+            meta.authors = (text,)
+            continue
         kept.append(para)
     return meta, kept + paras[zone_end:]
+
+
+# How far below the headline a byline without "By" may stand (a credit or standfirst between).
+LONE_NAME_REACH = 3
+
+
+def _is_lone_name(zone: list[Para], index: int, title_at: int) -> bool:
+    """A line that is only a person's name, just under the headline and right above the date."""
+    text = zone[index].text
+    tokens = text.split()
+    if not 2 <= len(tokens) <= 4 or not 0 < index - title_at <= LONE_NAME_REACH:
+        return False
+    if not all(NAME_TOKEN.match(token) for token in tokens) or is_organisation(text):
+        return False
+    below = zone[index + 1].text if index + 1 < len(zone) else ""
+    return bool(below) and (is_date_line(below) or FEED_ITEM.search(below) is not None)
 
 
 def title_above(zone: list[Para], anchor: int) -> int | None:

@@ -237,10 +237,27 @@ def is_byline(text: str) -> bool:
     )
 
 
+# A bare domain or address ("# example.com" as a scraper's page heading) is never a headline.
+_DOMAIN_ONLY = re.compile(r"^(?:https?://)?(?:www\.)?[\w-]+(?:\.[\w-]+)+(?:/\S*)?$", re.IGNORECASE)
+# Words that name an organisation or a desk, not a person, in a byline ("By A. Name, City News").
+ORGANISATION_WORDS = frozenset(
+    """news times post press agency agencies media magazine journal herald tribune gazette
+    daily weekly staff desk wire service services network radio television tv group institute
+    university college foundation council center centre department ministry office newsroom
+    editors editorial reporters correspondents bureau associated""".split()
+)
+
+
+def is_organisation(name: str) -> bool:
+    """A byline part that names an organisation or desk rather than a person."""
+    return any(token.casefold().strip(".,") in ORGANISATION_WORDS for token in name.split())
+
+
 def is_title_candidate(para: Para) -> bool:
     text = para.text
     return (
         1 <= para.words <= 25
+        and not _DOMAIN_ONLY.match(text.strip())
         and not text.rstrip().endswith((".", ":", ";", ","))
         and not is_date_line(text)
         and not is_byline(text)
