@@ -155,9 +155,9 @@ def read_header(paras: list[Para]) -> tuple[PageMeta, list[Para]]:
                 for name in linked:
                     rest = rest.replace(name, " ", 1)
             else:
-                names = [unglued(n) for n in names_from_byline(meta.byline_names)]
-                people = [n for n in names if not is_organisation(n)]
-                meta.authors = tuple(people or names)
+                named = [unglued(n) for n in names_from_byline(meta.byline_names)]
+                people = [n for n in named if not is_organisation(n)]
+                meta.authors = tuple(people or named)
                 rest = meta.byline_names
             take_date_and_site(meta, rest)
             continue
