@@ -11,16 +11,8 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-# Function words of English: prose is full of them, menus and headline lists are not.
-_STOP_WORDS = frozenset(
-    """a about above after again against all also am an and any are as at be because been before
-    being below between both but by can could did do does doing down during each few for from
-    further had has have having he her here hers herself him himself his how i if in into is it
-    its itself just me more most my myself no nor not now of off on once only or other our ours
-    ourselves out over own same she should so some such than that the their theirs them themselves
-    then there these they this those through to too under until up very was we were what when
-    where which while who whom why will with would you your yours yourself yourselves""".split()
-)
+from index.stopwords import ENGLISH_STOP_WORDS
+
 # A line with fewer function words than this share of its words is not running prose.
 PROSE_STOP_RATIO = 0.2
 # A line whose text is mostly link text is navigation, a teaser or a tag cloud.
@@ -109,7 +101,7 @@ def words_of(text: str) -> tuple[str, ...]:
 def stop_ratio(text: str) -> float:
     """Share of ``text``'s words that are function words (0 when it has none)."""
     words = words_of(text)
-    return sum(1 for word in words if word in _STOP_WORDS) / len(words) if words else 0.0
+    return sum(1 for word in words if word in ENGLISH_STOP_WORDS) / len(words) if words else 0.0
 
 
 def link_density(raw: str, text: str) -> float:
