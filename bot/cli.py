@@ -78,14 +78,24 @@ def cmd_brief(args: argparse.Namespace) -> int:
 
 
 def cmd_sources(args: argparse.Namespace) -> int:
-    from briefings.render import sources_text
-    from briefings.sources import passage_sources
+    from briefings.render import quote_text, sources_text
+    from briefings.sources import passage_sources, sources_for_text
 
-    view = passage_sources(_library(args), args.passage_id)
+    if (args.passage_id is None) == (args.text is None):
+        raise InputError("name a passage (P42) or give --text TEXT (--text - reads stdin)")
+    if args.text is not None:
+        text = sys.stdin.read() if args.text == "-" else args.text
+        view = sources_for_text(_library(args), text)
+    else:
+        view = passage_sources(_library(args), args.passage_id)
     if args.json:
         _print_json(asdict(view))
     else:
         print(sources_text(view))
+        if view.related:
+            print("\nRelated passages in other documents (same subject, not the same claim):")
+            for other in view.related:
+                print(quote_text(other))
     return 0
 
 
@@ -311,7 +321,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_brief)
 
     p = add("sources", "where a passage comes from, and who else says the same")
-    p.add_argument("passage_id", help="e.g. P42")
+    p.add_argument("passage_id", nargs="?", help="e.g. P42")
+    p.add_argument("--text", help="a pasted quote or paragraph to find instead ('-': stdin)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_sources)
 

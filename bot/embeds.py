@@ -212,6 +212,12 @@ def sources_embeds(view: SourceView, *, context_chars: int = CONTEXT_CHARS) -> l
     else:
         similar.description = "No other document in the corpus says nearly the same."
     embeds.append(similar)
+    if view.related:  # near on the subject, but not the same claim
+        related = discord.Embed(title="Related passages in other documents", colour=SOURCES_COLOUR)
+        for other in view.related[:FIELDS_PER_EMBED]:
+            name, value = _similar_field(other)
+            related.add_field(name=name, value=value, inline=False)
+        embeds.append(related)
     _fit_total(embeds)
     return embeds
 

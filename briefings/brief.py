@@ -10,13 +10,19 @@ import numpy as np
 from briefings.quotes import Quote
 from index.errors import InputError, NothingRelevant
 from index.library import Library
-from index.models import SearchFilters
+from index.models import Hit, SearchFilters
 
-MAX_TOPIC_CHARS = 300
+MAX_TOPIC_CHARS = 6000  # Discord's own limit on a slash command's text option
 MAX_QUOTES = 25
 CANDIDATES = 60
 MMR_LAMBDA = 0.7  # relevance vs. novelty when picking quotes
 PER_DOCUMENT_CAP = 1  # one quote per document first; lifted only when too few are relevant
+# ... or when the best new document's passage is clearly weaker: a document repeats when its
+# next passage beats every other document's by more than this (in MMR score, cosine units).
+DIVERSITY_MARGIN: float | None = 0.05
+# Relevance for picking quotes: this share from the fused rank score (both arms, rescaled to
+# the candidates' cosine range), the rest from the dense cosine alone.
+FUSED_RELEVANCE = 0.5
 
 # Cosine below which a passage is not "about" the query, by embedding model. MiniLM puts
 # unrelated text near 0.0–0.15 and on-topic passages above ~0.35.
@@ -70,9 +76,11 @@ def make_brief(
     k: int = 5,
     source: str | None = None,
     since: str | None = None,
+    margin: float | None = DIVERSITY_MARGIN,
+    fused_relevance: float = FUSED_RELEVANCE,
 ) -> Brief:
     """Up to ``k`` relevant quotes on ``topic``, diverse in source (MMR, per-document cap)."""
-    topic = check_topic(topic)
+    topic = Library.check_query(topic or "")  # front ends apply their own limits first
     if not 1 <= k <= MAX_QUOTES:
         raise InputError(f"ask for between 1 and {MAX_QUOTES} quotes, not {k}")
     since_iso = parse_since(since)
@@ -89,9 +97,28 @@ def make_brief(
         raise NothingRelevant(f"nothing in the corpus{where}{when} is about “{topic}”")
     vectors = np.vstack([library.passage_vector(h.passage.passage_id) for h in hits])
     chosen = select_diverse(
-        [h.similarity for h in hits], vectors, [h.document.doc_id for h in hits], k
+        relevance_of(hits, fused_relevance),
+        vectors,
+        [h.document.doc_id for h in hits],
+        k,
+        margin=margin,
     )
     return Brief(topic, tuple(Quote.from_hit(hits[i]) for i in chosen), source, since_iso)
+
+
+def relevance_of(hits: list[Hit], fused_share: float) -> list[float]:
+    """Each hit's relevance: its cosine, mixed with its fused score in the same units."""
+    similarity = np.array([h.similarity for h in hits], dtype=np.float64)
+    if fused_share <= 0 or len(hits) < 2:
+        return similarity.tolist()
+    fused = np.array([h.score for h in hits], dtype=np.float64)
+    spread = fused.max() - fused.min()
+    scaled = (
+        similarity.min() + (fused - fused.min()) / spread * (similarity.max() - similarity.min())
+        if spread > 0
+        else similarity
+    )
+    return ((1 - fused_share) * similarity + fused_share * scaled).tolist()
 
 
 def select_diverse(
@@ -102,20 +129,32 @@ def select_diverse(
     *,
     lam: float = MMR_LAMBDA,
     cap: int = PER_DOCUMENT_CAP,
+    margin: float | None = DIVERSITY_MARGIN,
 ) -> list[int]:
-    """Maximal marginal relevance with at most ``cap`` picks per group (relaxed if needed)."""
+    """Maximal marginal relevance with at most ``cap`` picks per group (relaxed if needed).
+
+    With a ``margin``, a group over its cap may still be picked when its best candidate beats
+    the best candidate within the cap by more than ``margin``: diversity never outranks
+    relevance by much.
+    """
     chosen: list[int] = []
     per_group: dict[str, int] = {}
     for limit in (cap, cap + 1, k):  # later passes lift the cap when too few groups qualify
         while len(chosen) < k:
             best, best_score = -1, -np.inf
+            over, over_score = -1, -np.inf  # the best candidate of a group at its cap
             for i, rel in enumerate(relevance):
-                if i in chosen or per_group.get(groups[i], 0) >= limit:
+                if i in chosen:
                     continue
                 redundancy = max((float(vectors[i] @ vectors[j]) for j in chosen), default=0.0)
                 score = lam * rel - (1 - lam) * redundancy
-                if score > best_score:
+                if per_group.get(groups[i], 0) >= limit:
+                    if score > over_score:
+                        over, over_score = i, score
+                elif score > best_score:
                     best, best_score = i, score
+            if margin is not None and over >= 0 and over_score > best_score + margin:
+                best = over
             if best < 0:
                 break
             chosen.append(best)

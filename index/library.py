@@ -17,13 +17,27 @@ from index.embedding import Embedder, make_embedder
 from index.errors import IndexMissing, InputError, NotFound
 from index.lexical import LexicalIndex, make_lexical_index
 from index.models import Document, Hit, Passage, SearchFilters
-from index.search import DEFAULT_CONFIG, SearchConfig, convex_fuse, fts_query, top_items
+from index.search import (
+    DEFAULT_CONFIG,
+    MAX_QUERY_TERMS,
+    SearchConfig,
+    convex_fuse,
+    distinctive_terms,
+    expansion_terms,
+    fts_expression,
+    fts_query,
+    term_counts,
+    top_items,
+)
 from index.store import Store, VectorSnapshot
 from index.vectors import VectorIndex, make_vector_index
 
 log = logging.getLogger(__name__)
 
-MAX_QUERY_CHARS = 2000
+# Not a limit anyone should meet: a pasted article is a query like any other (the dense arm
+# reads what the model reads, the lexical arm its most distinctive terms). Front ends with
+# their own limits (Discord's option length) apply them.
+MAX_QUERY_CHARS = 100_000
 DEFAULT_DB = "briefbot.db"
 
 
@@ -168,6 +182,8 @@ class Library:
         )
         self._lock = threading.Lock()
         self._state: _State | None = None
+        self._df_cache: dict[str, int] = {}
+        self._df_generation = -1
 
     @classmethod
     def open(
@@ -256,6 +272,21 @@ class Library:
             )
         return text
 
+    def lexical_query(self, query: str, documents: int) -> str:
+        """The query the lexical arm runs: a long one cut to its most distinctive terms."""
+        if len(term_counts(query)) <= MAX_QUERY_TERMS:
+            return query
+        return " ".join(distinctive_terms(query, self._document_frequencies, documents))
+
+    def _document_frequencies(self, terms: list[str]) -> dict[str, int]:
+        generation = self.store.generation()
+        if self._df_generation != generation:
+            self._df_cache, self._df_generation = {}, generation
+        missing = [t for t in terms if t not in self._df_cache]
+        if missing:
+            self._df_cache.update(self.store.document_frequencies(missing))
+        return {t: self._df_cache.get(t, 0) for t in terms}
+
     def _allowed_docs(self, state: _State, filters: SearchFilters | None) -> _Allowed | None:
         if filters is None or (not filters.source and not filters.since and not filters.doc_ids):
             return None
@@ -299,6 +330,7 @@ class Library:
             query_vector = self.embedder.encode_queries([query])[0]
         cfg = self.config
         snap = state.snapshot
+        query = self.lexical_query(query, len(snap.doc_ids))
 
         mask = None
         if allowed is not None:
@@ -327,7 +359,11 @@ class Library:
         if per_document:
             ranked = self._rank_documents(query, query_vector, dense, allowed, snap)
         else:
-            fused = convex_fuse([(lexical, cfg.lexical_weight), (dense, cfg.dense_weight)])
+            if cfg.context_weight > 0:
+                lexical, dense = self._with_context(state, query_vector, lexical, dense)
+            fused = convex_fuse(
+                [(lexical, cfg.lexical_weight), (dense, cfg.dense_weight)], cfg.fusion
+            )
             ranked = top_items(fused, len(fused))
         passages = self.store.passages([pid for pid, _ in ranked])
         lexical_rank = {pid: r for r, pid in enumerate(lexical, start=1)}
@@ -352,6 +388,45 @@ class Library:
                 break
         return hits
 
+    def _with_context(
+        self,
+        state: _State,
+        query_vector: np.ndarray,
+        lexical: dict[int, float],
+        dense: dict[int, float],
+    ) -> tuple[dict[int, float], dict[int, float]]:
+        """Each arm's passage scores mixed with those of its window (small-to-big).
+
+        The window is the passage and its neighbours in the same document: the dense arm
+        scores the window's mean vector, the lexical arm adds the neighbours' bm25 (0 for a
+        neighbour outside the arm's candidates). ``context_weight`` of each score comes from
+        the window; a passage is still quoted on its own.
+        """
+        w = self.config.context_weight
+        snap = state.snapshot
+        ids, doc_index = snap.ids, snap.doc_index
+
+        def neighbours(pid: int) -> list[int]:
+            row = int(np.searchsorted(ids, pid))
+            found = []
+            for other in (row - 1, row + 1):
+                if 0 <= other < len(ids) and doc_index[other] == doc_index[row]:
+                    found.append(other)
+            return found
+
+        windowed_dense: dict[int, float] = {}
+        for pid, sim in dense.items():
+            row = int(np.searchsorted(ids, pid))
+            rows = [row, *neighbours(pid)]
+            mean = np.sum([state.vectors.row(r) for r in rows], axis=0)
+            norm = float(np.linalg.norm(mean)) or 1.0
+            windowed_dense[pid] = (1 - w) * sim + w * float(mean @ query_vector) / norm
+        windowed_lexical: dict[int, float] = {}
+        for pid, score in lexical.items():
+            around = sum(lexical.get(int(ids[r]), 0.0) for r in neighbours(pid))
+            windowed_lexical[pid] = (1 - w) * score + w * (score + around)
+        return windowed_lexical, windowed_dense
+
     def _rank_documents(
         self,
         query: str,
@@ -365,19 +440,46 @@ class Library:
         best_passage: dict[str, int] = {}
         doc_dense: dict[str, float] = {}
         rows = np.searchsorted(snap.ids, np.fromiter(dense, dtype=np.int64, count=len(dense)))
+        second: dict[str, float] = {}
         for (pid, sim), row in zip(dense.items(), rows, strict=True):
             doc_id = snap.doc_ids[snap.doc_index[row]]
-            if doc_id not in doc_dense and len(doc_dense) < cfg.dense_k:
-                doc_dense[doc_id], best_passage[doc_id] = sim, pid
+            if doc_id not in doc_dense:
+                if len(doc_dense) < cfg.dense_k:
+                    doc_dense[doc_id], best_passage[doc_id] = sim, pid
+            elif doc_id not in second:
+                second[doc_id] = sim
+        if cfg.dense_second_weight > 0 and dense:
+            # A document that says it twice is likelier about it than one lucky passage.
+            floor = min(dense.values())
+            for doc_id in doc_dense:
+                doc_dense[doc_id] += cfg.dense_second_weight * second.get(doc_id, floor)
         doc_lexical: dict[str, float] = {}
         match = fts_query(query) if cfg.lexical_weight > 0 else None
-        if match:
-            limit = cfg.lexical_k if allowed is None else cfg.lexical_k * 10
-            found = self.store.document_lexical(match, limit, (cfg.document_title_weight, 1.0))
-            doc_lexical = dict(
+        limit = cfg.lexical_k if allowed is None else cfg.lexical_k * 10
+        weights = (cfg.document_title_weight, 1.0)
+
+        def lexical_documents(expression: str) -> dict[str, float]:
+            found = self.store.document_lexical(expression, limit, weights)
+            return dict(
                 [(d, s) for d, s in found if allowed is None or d in allowed][: cfg.lexical_k]
             )
-        fused = convex_fuse([(doc_lexical, cfg.lexical_weight), (doc_dense, cfg.dense_weight)])
+
+        if match:
+            doc_lexical = lexical_documents(match)
+        arms = [(doc_lexical, cfg.lexical_weight), (doc_dense, cfg.dense_weight)]
+        fused = convex_fuse(arms, cfg.fusion)
+        if match and cfg.prf_docs > 0 and fused:
+            feedback = [d for d, _ in top_items(fused, cfg.prf_docs)]
+            texts = [self.document(d).title + ". " + self.document(d).text for d in feedback]
+            terms = expansion_terms(
+                query, texts, self.store.document_frequencies, len(snap.doc_ids), cfg.prf_terms
+            )
+            expansion = fts_expression(terms)
+            if expansion:
+                extra = lexical_documents(expansion)
+                for doc_id, score in extra.items():
+                    doc_lexical[doc_id] = doc_lexical.get(doc_id, 0.0) + cfg.prf_weight * score
+                fused = convex_fuse(arms, cfg.fusion)
         ranked = top_items(fused, len(fused))
         # A document only the lexical arm found is shown by its best-matching passage.
         missing = [doc_id for doc_id, _ in ranked if doc_id not in best_passage]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -155,12 +155,85 @@ def query_terms(query: str) -> list[str]:
     return list(seen)[:MAX_QUERY_TERMS]
 
 
+def term_counts(query: str) -> dict[str, int]:
+    """Every content word of a query, lower-cased, with how often it occurs, in order."""
+    counts: dict[str, int] = {}
+    for term in _TERM.findall(query.lower()):
+        if term not in STOPWORDS:
+            counts[term] = counts.get(term, 0) + 1
+    return counts
+
+
+def distinctive_terms(
+    query: str,
+    document_frequency: Callable[[list[str]], Mapping[str, int]],
+    documents: int,
+    n: int = MAX_QUERY_TERMS,
+) -> list[str]:
+    """The ``n`` content words of a long query that say most about it (tf x idf), in order.
+
+    A pasted paragraph has hundreds of words; bm25 over all of them is slow and mostly noise,
+    so the lexical arm keeps those it repeats and the corpus rarely uses. Terms the corpus
+    never uses carry nothing for bm25 and are dropped.
+    """
+    counts = term_counts(query)
+    if len(counts) <= n:
+        return list(counts)
+    frequencies = document_frequency(list(counts))
+    weight = {
+        t: (1 + np.log(c)) * np.log((documents + 1) / (frequencies[t] + 0.5))
+        for t, c in counts.items()
+        if frequencies.get(t, 0) > 0
+    }
+    keep = {t for t, _ in top_items(weight, n)}
+    return [t for t in counts if t in keep]
+
+
 def fts_query(query: str) -> str | None:
     """An FTS5 MATCH expression: any content word of the query (OR), each quoted."""
-    terms = query_terms(query)
+    return fts_expression(query_terms(query))
+
+
+def fts_expression(terms: Sequence[str]) -> str | None:
+    """Terms as an FTS5 MATCH expression (OR), each quoted; None when there are none."""
     if not terms:
         return None
     return " OR ".join('"' + t.replace('"', '""') + '"' for t in terms)
+
+
+FEEDBACK_CANDIDATES = 40  # terms of the feedback documents whose rarity is looked up
+
+
+def expansion_terms(
+    query: str,
+    feedback: Sequence[str],
+    document_frequency: Callable[[list[str]], Mapping[str, int]],
+    documents: int,
+    n: int,
+) -> list[str]:
+    """The ``n`` terms that best characterise the feedback texts, beyond the query's own.
+
+    RM-style: a term's weight is its mean relative frequency in the feedback texts times its
+    inverse document frequency; numbers and one- or two-letter tokens never count.
+    """
+    own = set(query_terms(query))
+    weight: dict[str, float] = {}
+    for text in feedback:
+        tokens = [
+            t for t in _TERM.findall(text.lower())
+            if t not in STOPWORDS and len(t) > 2 and not t.isdigit()
+        ]  # fmt: skip
+        for term in tokens:
+            if term not in own:
+                weight[term] = weight.get(term, 0.0) + 1.0 / len(tokens)
+    candidates = [t for t, _ in top_items(weight, FEEDBACK_CANDIDATES)]
+    frequencies = document_frequency(candidates)
+    scored = {
+        t: weight[t] * np.log((documents + 1) / (frequencies.get(t, 0) + 0.5))
+        for t in candidates
+        if frequencies.get(t, 0) > 1  # a term only its own document has spreads nothing
+    }
+    return [t for t, _ in top_items(scored, n)]
 
 
 @dataclass(frozen=True)
@@ -182,6 +255,17 @@ class SearchConfig:
     document_title_weight: float = 3.0  # bm25 weight of the title in whole-document ranking
     dense_weight: float = 0.5
     lexical_weight: float = 0.5
+    fusion: str = "zscore"  # or "minmax": each arm's candidate scores mapped onto [0, 1]
+    # A document's dense score is its best passage's cosine plus this much of its second best.
+    dense_second_weight: float = 0.0
+    # Passages are scored with their neighbours (the passage before and after in the same
+    # paragraph): this share of each arm's score comes from the window instead of the passage.
+    context_weight: float = 0.0
+    # Pseudo-relevance feedback on the lexical arm: the best terms of the top ``prf_docs``
+    # documents become a second bm25 query, added with ``prf_weight`` (0 docs: off).
+    prf_docs: int = 0
+    prf_terms: int = 10
+    prf_weight: float = 0.5
 
 
 DEFAULT_CONFIG = SearchConfig()
@@ -199,9 +283,25 @@ def zscores(scores: Mapping[K, float]) -> dict[K, float]:
     return {key: (value - mean) / std for key, value in scores.items()}
 
 
-def convex_fuse(arms: Sequence[tuple[Mapping[K, float], float]]) -> dict[K, float]:
-    """Weighted sum of z-scored arms; an item an arm missed gets that arm's lowest z."""
-    normalised = [(zscores(scores), weight) for scores, weight in arms if scores and weight > 0]
+def minmax(scores: Mapping[K, float]) -> dict[K, float]:
+    """Each score mapped onto [0, 1] by the lowest and highest (all 1.0 when they are equal)."""
+    if not scores:
+        return {}
+    low, high = min(scores.values()), max(scores.values())
+    if high == low:
+        return dict.fromkeys(scores, 1.0)
+    return {key: (value - low) / (high - low) for key, value in scores.items()}
+
+
+NORMALISERS = {"zscore": zscores, "minmax": minmax}
+
+
+def convex_fuse(
+    arms: Sequence[tuple[Mapping[K, float], float]], fusion: str = "zscore"
+) -> dict[K, float]:
+    """Weighted sum of normalised arms; an item an arm missed gets that arm's lowest value."""
+    normalise = NORMALISERS[fusion]
+    normalised = [(normalise(scores), weight) for scores, weight in arms if scores and weight > 0]
     items: dict[K, None] = {}
     for z, _ in normalised:
         items.update(dict.fromkeys(z))

@@ -499,6 +499,22 @@ class Store:
         )
         return [(str(r[0]), float(r[1])) for r in rows]
 
+    def document_frequencies(self, terms: Sequence[str]) -> dict[str, int]:
+        """How many documents hold each term (as the FTS5 tokenizer reads it)."""
+        found: dict[str, int] = {}
+        with self._lock:
+            for term in terms:
+                expression = '"' + term.replace('"', '""') + '"'
+                try:
+                    row = self.db.execute(
+                        "SELECT count(*) FROM documents_fts WHERE documents_fts MATCH ?",
+                        [expression],
+                    ).fetchone()
+                except sqlite3.OperationalError:
+                    continue
+                found[term] = int(row[0])
+        return found
+
     def _bm25(self, sql: str, match: str, limit: int, weights: tuple[float, float]) -> list[tuple]:
         with self._lock:
             try:

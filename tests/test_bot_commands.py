@@ -93,7 +93,7 @@ async def test_brief_never_pings_anyone_whatever_the_topic_says(bot, fake_discor
 
 @pytest.mark.parametrize(
     ("topic", "says"),
-    [("   ", "The topic is empty"), ("war " * 100, "keep it under 300")],
+    [("   ", "The topic is empty"), ("war " * 1600, "keep it under 6,000")],
 )
 async def test_brief_with_an_unusable_topic_answers_ephemerally_without_deferring(
     bot, fake_discord, topic, says

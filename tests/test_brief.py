@@ -4,10 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-from briefings.brief import make_brief, parse_since
-from briefings.sources import passage_sources, sources_for_text
+from briefings.brief import make_brief, parse_since, relevance_of, select_diverse
+from briefings.sources import (
+    SAME_CLAIM_OVERLAP,
+    claim_similarity,
+    passage_sources,
+    sources_for_text,
+)
 from index.embedding import FakeEmbedder
 from index.errors import InputError, NothingRelevant
 from index.library import Library
@@ -62,12 +68,33 @@ def test_a_pasted_quote_is_traced_to_its_passage(real_library: Library) -> None:
     assert view.quote.passage_id == passage.passage_id
 
 
-def test_quotes_come_one_per_document_before_any_document_repeats(
+def test_without_a_margin_quotes_come_one_per_document_before_any_document_repeats(
     fake_library: Library,
 ) -> None:
-    brief = make_brief(fake_library, "Russia China partnership", k=4)
+    brief = make_brief(fake_library, "Russia China partnership", k=4, margin=None)
     assert len({q.doc_id for q in brief.quotes}) == len(brief.quotes) == 4
     assert_verbatim(fake_library, brief.quotes)
+
+
+def test_a_document_repeats_only_when_the_next_document_is_clearly_weaker() -> None:
+    vectors = np.eye(4, dtype=np.float32)  # no redundancy between any two candidates
+    groups = ["a", "a", "b", "c"]
+    # a's second passage is far better than b's best: it comes before b.
+    assert select_diverse([0.9, 0.8, 0.4, 0.3], vectors, groups, 3, margin=0.05) == [0, 1, 2]
+    # ... but a slight edge is not enough to beat diversity (c, far weaker, still loses).
+    assert select_diverse([0.9, 0.8, 0.78, 0.3], vectors, groups, 3, margin=0.05) == [0, 2, 1]
+    # Without a margin, every document is quoted once before any repeats.
+    assert select_diverse([0.9, 0.8, 0.4, 0.3], vectors, groups, 3, margin=None) == [0, 2, 3]
+
+
+def test_brief_relevance_mixes_the_fused_rank_into_the_cosine_scale(
+    fake_library: Library,
+) -> None:
+    hits = fake_library.search("Russia China partnership", k=10)
+    relevance = relevance_of(hits, 0.5)
+    cosines = [h.similarity for h in hits]
+    assert min(cosines) - 1e-9 <= min(relevance) and max(relevance) <= max(cosines) + 1e-9
+    assert relevance_of(hits, 0.0) == cosines
 
 
 def test_source_filter_narrows_to_an_author(fake_library: Library) -> None:
@@ -117,3 +144,38 @@ def test_a_page_without_a_title_is_cited_by_its_opening_words_and_file(fake_libr
     assert {q.title for q in brief.quotes if q.source_id == untitled} == {entry.title}
     # machine-readable output keeps the page's own (empty) title
     assert fake_library.document(entry.doc_id).title == ""
+
+
+def test_sources_says_the_same_only_of_a_passage_repeating_the_claim(tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    claim = "The Australian Senate passed a bill letting the government sanction foreign hackers."
+    (corpus / "a.txt").write_text(f"Title: Cyber sanctions\n\n{claim}\n", encoding="utf-8")
+    (corpus / "b.txt").write_text(
+        "Title: Hackers face sanctions\n\nA bill letting the Australian government sanction"
+        " foreign hackers was passed by the Senate.\n",
+        encoding="utf-8",
+    )
+    (corpus / "c.txt").write_text(
+        "Title: Cyber sanctions abroad\n\nEuropean governments debated whether sanctions on"
+        " foreign hackers work at all, and most diplomats doubted it.\n",
+        encoding="utf-8",
+    )
+    db = tmp_path / "same.db"
+    build_index(db, [corpus], FakeEmbedder())
+    library = Library(Store(db), FakeEmbedder())
+    [first] = library.store.passages_of(
+        next(d for d in library.documents() if "a.txt" in d.doc_id).doc_id
+    )
+    view = passage_sources(library, first.passage_id)
+    assert [q.source_id for q in view.same_elsewhere] == ["b.txt"]
+    assert all(q.source_id != "b.txt" for q in view.related)
+
+
+def test_claim_similarity_separates_a_reworded_claim_from_another_claim_on_the_subject() -> None:
+    vector = np.ones(4, dtype=np.float32) / 2
+    claim = "Chinese and Russian premiers praised the sound progress made in relations."
+    reworded = "The premiers of China and Russia praised the progress made in their relations."
+    other = "China and Russia are not formal allies; distrust remains, especially in Moscow."
+    assert claim_similarity(claim, reworded, vector, vector)[1] >= SAME_CLAIM_OVERLAP
+    assert claim_similarity(claim, other, vector, vector)[1] < SAME_CLAIM_OVERLAP

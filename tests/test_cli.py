@@ -115,7 +115,7 @@ def test_brief_json_quotes_are_exact_substrings_of_their_documents(seeds_db: Pat
 
 @pytest.mark.parametrize(
     ("topic", "message"),
-    [("   ", "empty"), ("x" * 10_000, "10,000 characters")],
+    [("   ", "empty"), ("x" * 120_000, "120,000 characters")],
 )
 def test_bad_topics_get_a_clear_error(seeds_db: Path, topic: str, message: str) -> None:
     result = run_cli("brief", "--db", str(seeds_db), topic)
@@ -146,3 +146,33 @@ def test_settings_in_dot_env_apply_to_the_command_line(seeds_db: Path, tmp_path:
     result = run_cli("docs", "--json", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert len(result.stdout.splitlines()) >= 5
+
+
+def _pasted_page(seeds_db: Path) -> tuple[str, dict]:
+    """A 10,000-character paste: one document's text, repeated to length, and that document."""
+    export = [json.loads(line) for line in run_cli("export", "--db", str(seeds_db), "--json")
+              .stdout.splitlines()]  # fmt: skip
+    doc = max(export, key=lambda d: len(d["passages"]))
+    text = doc["text"]
+    return (text * (10_000 // len(text) + 1))[:10_000], doc
+
+
+def test_search_answers_a_query_of_ten_thousand_characters(seeds_db: Path, tmp_path: Path) -> None:
+    pasted, doc = _pasted_page(seeds_db)
+    queries = tmp_path / "long.jsonl"
+    queries.write_text(json.dumps({"id": "long", "text": pasted}) + "\n", encoding="utf-8")
+    result = run_cli("search", "--db", str(seeds_db), "--queries", str(queries), "--json")
+    assert result.returncode == 0, result.stderr
+    [line] = [json.loads(x) for x in result.stdout.splitlines()]
+    assert line["hits"] and line["hits"][0]["doc_id"] == doc["doc_id"]
+
+
+def test_sources_finds_where_a_pasted_ten_thousand_character_text_comes_from(
+    seeds_db: Path,
+) -> None:
+    pasted, doc = _pasted_page(seeds_db)
+    result = run_cli("sources", "--db", str(seeds_db), "--text", "-", "--json", input_=pasted)
+    assert result.returncode == 0, result.stderr
+    view = json.loads(result.stdout)
+    assert view["quote"]["doc_id"] == doc["doc_id"]
+    assert {"same_elsewhere", "related"} <= view.keys()

@@ -11,7 +11,15 @@ import pytest
 from index.embedding import FakeEmbedder
 from index.errors import InputError
 from index.library import Library
-from index.search import DEFAULT_CONFIG, convex_fuse, fts_query, query_terms
+from index.search import (
+    DEFAULT_CONFIG,
+    convex_fuse,
+    distinctive_terms,
+    expansion_terms,
+    fts_query,
+    query_terms,
+    term_counts,
+)
 from index.store import Store
 from tests.conftest import SEEDS, build_index
 
@@ -72,9 +80,40 @@ def test_odd_queries_never_crash(library: Library, query: str) -> None:
     library.search(query, k=3)
 
 
-def test_an_overlong_query_is_refused_clearly(library: Library) -> None:
+def test_a_pasted_ten_thousand_character_query_is_answered(library: Library) -> None:
+    passage = library.store.passages_of(library.documents()[2].doc_id)[3]
+    pasted = " ".join([passage.text] * (10_000 // len(passage.text) + 1))[:10_000]
+    for per_document in (False, True):
+        hits = library.search(pasted, k=3, per_document=per_document)
+        assert hits and hits[0].document.doc_id == passage.doc_id
+
+
+def test_a_long_query_keeps_its_most_distinctive_terms_for_the_lexical_arm() -> None:
+    query = "the cat sat " * 40 + " ".join(f"word{i}" for i in range(100)) + " zebra zebra"
+    frequencies = {"cat": 900, "sat": 500, "zebra": 3} | {f"word{i}": 400 for i in range(100)}
+    kept = distinctive_terms(query, lambda ts: {t: frequencies.get(t, 0) for t in ts}, 1000, 8)
+    assert len(kept) == 8 and {"zebra", "sat"} <= set(kept)  # rare, or repeated and fairly rare
+    assert "cat" not in kept  # repeated, but in nearly every document
+    assert kept == sorted(kept, key=list(term_counts(query)).index)  # in the query's order
+
+
+def test_an_absurdly_long_query_is_refused_clearly(library: Library) -> None:
     with pytest.raises(InputError, match="characters"):
-        library.search("russia " * 2000)
+        library.search("russia " * 20_000)
+
+
+def test_minmax_fusion_maps_each_arm_onto_the_unit_interval() -> None:
+    fused = convex_fuse([({1: 10.0, 2: 5.0, 3: 0.0}, 0.5), ({1: 0.2, 4: 0.9}, 0.5)], "minmax")
+    assert fused == {1: 0.5, 2: 0.25, 3: 0.0, 4: 0.5}
+
+
+def test_feedback_terms_are_frequent_in_the_feedback_and_rare_in_the_corpus() -> None:
+    feedback = ["statins lower cholesterol; statins and lipids", "cholesterol statins lipids"]
+    frequencies = {"statins": 5, "lipids": 6, "cholesterol": 40, "lower": 900}
+    terms = expansion_terms(
+        "cholesterol drugs", feedback, lambda ts: {t: frequencies.get(t, 0) for t in ts}, 1000, 2
+    )
+    assert terms == ["statins", "lipids"]  # never the query's own words
 
 
 def test_per_document_search_returns_each_document_once(library: Library) -> None:
