@@ -106,7 +106,7 @@ def stop_ratio(text: str) -> float:
 
 def link_density(raw: str, text: str) -> float:
     """Share of a line's visible text that sits inside links (markdown, HTML or bare URLs)."""
-    if not text:
+    if not text or not any(mark in raw for mark in ("[", "<a", "<A", "http", "www.")):
         return 0.0
     linked = sum(len(m.group(1)) for m in _MD_LINK_TEXT.finditer(raw))
     linked += sum(len(_TAG.sub("", m.group(1))) for m in _HTML_LINK_TEXT.finditer(raw))
@@ -187,7 +187,7 @@ def is_reader_notice(text: str) -> bool:
 
 
 # Characters of code and data, not of prose.
-_CODE_CHARS = frozenset("{}=;<>$|\\")
+_CODE_CHARS = "{}=;<>$|\\"
 # A line with this share of code characters (and few function words) is script, style or data.
 CODE_CHAR_SHARE = 0.06
 _CODE_START = re.compile(
@@ -205,7 +205,7 @@ def is_machine_text(text: str) -> bool:
     """Script, style sheet or data (JSON) that a text dump kept from the page's code."""
     if _CODE_START.match(text):
         return True
-    chars = sum(1 for char in text if char in _CODE_CHARS)
+    chars = sum(text.count(char) for char in _CODE_CHARS)
     if chars < 4 or chars < CODE_CHAR_SHARE * len(text):
         return False
     return chars >= 2.5 * CODE_CHAR_SHARE * len(text) or stop_ratio(text) < 0.15
