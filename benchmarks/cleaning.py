@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import re
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -158,6 +160,56 @@ def score(export: Path, gold: Path, *extra: str, verbose: bool = False) -> dict[
     return dict(_SUMMARY.findall(summary))
 
 
+_SPEED_SCRIPT = """
+import json, sys, tempfile, time
+from pathlib import Path
+sys.path.insert(0, sys.argv[1])
+from index.embedding import make_embedder
+from index.pipeline import Indexer
+from index.store import Store
+embedder = make_embedder(None)
+embedder.encode_passages(["warm up the model"], batch_size=1)
+embedder.encode_queries(["warm up"])
+out = {}
+for folder in sys.argv[2:]:
+    with tempfile.TemporaryDirectory() as tmp:
+        started = time.perf_counter()
+        report = Indexer(Store(Path(tmp) / "speed.db"), embedder).run([folder])
+        seconds = time.perf_counter() - started
+    out[Path(folder).name] = round(report.passages_encoded / seconds, 1)
+print(json.dumps(out))
+"""
+
+
+def speed_against(baseline: Path, folders: list[Path], rounds: int = 4) -> dict[str, object]:
+    """Indexing passages/s of this checkout and of ``baseline`` (an older checkout), interleaved.
+
+    Each run is a fresh process on one thread (the ratio is steadier on a shared machine than
+    with both cores contended); the median of ``rounds`` runs per checkout is reported.
+    """
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    here = Path(__file__).resolve().parents[1]
+    runs: dict[str, list[dict[str, float]]] = {"baseline": [], "now": []}
+    for _ in range(rounds):
+        for name, root in (("baseline", baseline), ("now", here)):
+            result = subprocess.run(
+                [sys.executable, "-c", _SPEED_SCRIPT, str(root), *map(str, folders)],
+                capture_output=True,
+                text=True,
+                check=True,
+                cwd=root,
+                env=env,
+            )
+            runs[name].append(json.loads(result.stdout.strip().splitlines()[-1]))
+    summary: dict[str, object] = {"threads": 1, "rounds": rounds, "baseline": str(baseline)}
+    for folder in folders:
+        key = folder.name
+        before = statistics.median(run[key] for run in runs["baseline"])
+        now = statistics.median(run[key] for run in runs["now"])
+        summary[key] = {"baseline_per_s": before, "now_per_s": now, "ratio": round(now / before, 3)}
+    return summary
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pages", type=Path, default=BENCH / "scraped-pages-dev")
@@ -166,8 +218,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     parser.add_argument("--fake", action="store_true", help="hashing embedder (no model)")
     parser.add_argument("--only", choices=["pages", "pdfs"], help="score one set, write nothing")
+    parser.add_argument(
+        "--baseline", type=Path, help="an older checkout to compare indexing speed against"
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="print per-page scores")
+    parser.add_argument(
+        "--speed-only", action="store_true", help="with --baseline: redo only that comparison"
+    )
     args = parser.parse_args(argv)
+    if args.speed_only and args.baseline:
+        saved = json.loads(args.out.read_text(encoding="utf-8")) if args.out.exists() else {}
+        saved["index_speed_vs_baseline"] = speed_against(args.baseline, [args.seeds, args.pages])
+        saved["index_speed_vs_baseline"]["load_average_at_start"] = list(os.getloadavg())
+        args.out.write_text(json.dumps(saved, indent=2) + "\n", encoding="utf-8")
+        print("index_speed_vs_baseline", json.dumps(saved["index_speed_vs_baseline"]))
+        return 0
 
     sets = {
         "pages": (args.pages, args.pages / "gold.json", ()),
@@ -177,6 +242,8 @@ def main(argv: list[str] | None = None) -> int:
         "machine": machine_facts(),
         "python": platform.python_version(),
         "embedder": "fake" if args.fake else "all-MiniLM-L6-v2",
+        # Other work on the machine slows every timing here; the baseline ratio is what holds.
+        "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
     }
     with tempfile.TemporaryDirectory() as tmp:
         for name, (folder, gold, extra) in sets.items():
@@ -206,6 +273,11 @@ def main(argv: list[str] | None = None) -> int:
                 ]
             }
             print("index_speed", json.dumps(results["index_speed"]))
+            if args.baseline:
+                results["index_speed_vs_baseline"] = speed_against(
+                    args.baseline, [args.seeds, args.pages]
+                )
+                print("index_speed_vs_baseline", json.dumps(results["index_speed_vs_baseline"]))
     if not args.only:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
