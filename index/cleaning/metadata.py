@@ -2,7 +2,7 @@
 
 ``read_declared`` lifts those blocks out of the page text, so they never reach passages, and
 leaves every other line as it was. Keys are the general vocabulary of front matter, scrapers
-and schema.org, never the names of one site.
+and JSON-LD (the shared Schema vocabulary), never the names of one site.
 """
 
 from __future__ import annotations
