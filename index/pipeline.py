@@ -164,7 +164,8 @@ class Indexer:
         self.batch_size = batch_size or (256 if getattr(embedder, "device", "cpu") != "cpu" else 32)
         self.progress_stream = progress_stream
         self._vector_cache: dict[str, np.ndarray] = {}
-        self._repetition = SiteRepetition()
+        self._files: list[Path] = []
+        self._repetition: SiteRepetition | None = None
 
     def _embed_for_cleaning(self, texts: list[str]) -> np.ndarray:
         """Vectors for the cleaner's relatedness check, cached for reuse as passage vectors.
@@ -189,8 +190,7 @@ class Indexer:
             self.store.clear()
         self.store.check_model(self.embedder.name, self.embedder.dim, claim=True)
         files, warnings = ingest.discover_files(list(paths))
-        # The whole corpus is in view: lines a site repeats on its pages are its furniture.
-        self._repetition = ingest.site_repetition(files)
+        self._files, self._repetition = files, None
         for warning in warnings:
             report.skipped.append(("", warning))
             log.warning("%s", warning)
@@ -228,7 +228,7 @@ class Indexer:
                 path,
                 embed=self._embed_for_cleaning,
                 warn=notes.append,
-                site_furniture=self._repetition.lines_for(path),
+                site_furniture=self._site_furniture(path),
             )
         except BriefbotError as exc:
             report.skipped.append((str(path), str(exc)))
@@ -255,6 +255,14 @@ class Indexer:
                     report.passages_reused += 1
                 job.vectors.append(vector)
         return job
+
+    def _site_furniture(self, path: Path) -> frozenset[str]:
+        """Lines ``path``'s site repeats across its pages (the corpus is read once, when needed)."""
+        # The whole corpus is in view: lines a site repeats on its pages are its furniture. A run
+        # in which no file changed never reads it.
+        if self._repetition is None:
+            self._repetition = ingest.site_repetition(self._files)
+        return self._repetition.lines_for(path)
 
     def _encode_and_write(self, jobs: list[_FileJob], report: IndexReport) -> None:
         docs_by_id = {doc.doc_id: doc for job in jobs for doc, _ in job.documents}

@@ -364,3 +364,23 @@ def test_a_section_name_above_the_date_is_not_taken_for_an_author() -> None:
     page = "\n".join(["Pipes to be replaced", "World News", "May 1, 2024", *BODY])
     (doc,) = clean_page(page, source_id="page.txt")
     assert doc.authors == ()
+
+
+def test_the_indexer_drops_a_sites_repeated_lines_from_every_page_it_indexes(
+    tmp_path: Path,
+) -> None:
+    from index.embedding import make_embedder
+    from index.pipeline import Indexer
+    from index.store import Store
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for number in range(3):
+        (corpus / f"page{number}.md").write_text(_site_page(number), encoding="utf-8")
+    store = Store(tmp_path / "index.db")
+    report = Indexer(store, make_embedder("fake")).run([corpus])
+    assert report.files_indexed == 3
+    texts = [doc.text for doc in store.documents()]
+    assert len(texts) == 3
+    assert all("annual report" in text for text in texts)
+    assert not any("independent newsroom" in text for text in texts)
