@@ -67,6 +67,10 @@ def _old_product() -> dict[str, Any]:
         "dense_second_weight": 0.0,
         "context_weight": 0.0,
         "prf_docs": 0,
+        "document_title_weight": 3.0,
+        "document_k": 100,
+        "document_dense_weight": 0.5,
+        "document_lexical_weight": 0.5,
     }
 
 
@@ -76,8 +80,14 @@ VARIANTS: dict[str, Variant] = {
         _old_product(),
         {"margin": None},
     ),
-    "bm25_only": Variant("lexical arm alone (today's lexical settings)", {"dense_weight": 0.0}),
-    "dense_only": Variant("dense arm alone (today's dense settings)", {"lexical_weight": 0.0}),
+    "bm25_only": Variant(
+        "lexical arm alone (today's lexical settings)",
+        {"dense_weight": 0.0, "document_dense_weight": 0.0},
+    ),
+    "dense_only": Variant(
+        "dense arm alone (today's dense settings)",
+        {"lexical_weight": 0.0, "document_lexical_weight": 0.0},
+    ),
     "current": Variant("the product's defaults now"),
     "minmax": Variant("min-max instead of z-scores", {**_old_product(), "fusion": "minmax"}),
     "brief_fused": Variant(
@@ -111,6 +121,33 @@ VARIANTS["context_0.35_minmax"] = Variant(
     "window scores at 0.35, min-max fusion",
     {**_old_product(), "context_weight": 0.35, "fusion": "minmax"},
     {"margin": 0.05},
+)
+for _docs, _w, _dense in ((5, 0.3, 0.5), (5, 0.2, 0.5), (5, 0.3, 0.4), (5, 0.3, 0.6),
+                          (5, 0.5, 0.5), (0, 0.0, 0.4), (0, 0.0, 0.6)):  # fmt: skip
+    VARIANTS[f"minmax_prf_{_docs}_{_w}_dense_{_dense}"] = Variant(
+        f"min-max fusion weighted {_dense} dense; feedback from the top {_docs} documents "
+        f"(10 terms) at {_w}",
+        {**_old_product(), "fusion": "minmax", "prf_docs": _docs, "prf_weight": _w,
+         "dense_weight": _dense, "lexical_weight": round(1 - _dense, 2)},
+    )  # fmt: skip
+_BEST_NF = {**_old_product(), "fusion": "minmax", "prf_docs": 5, "prf_weight": 0.3,
+            "document_dense_weight": 0.4, "document_lexical_weight": 0.6}  # fmt: skip
+for _title in (1.0, 2.0, 5.0):
+    VARIANTS[f"best_nf_title_{_title}"] = Variant(
+        f"min-max 0.4 dense, feedback 5 docs at 0.3; whole-document title weight {_title}",
+        {**_BEST_NF, "document_title_weight": _title},
+    )
+VARIANTS["best_nf_title_2.0_k200"] = Variant(
+    "min-max 0.4 dense, feedback 5 docs at 0.3; title weight 2, 200 candidates per arm",
+    {**_BEST_NF, "document_title_weight": 2.0, "document_k": 200},
+)
+VARIANTS["current_dense_0.4"] = Variant(
+    "the defaults now, passage fusion weighted 0.4 dense / 0.6 lexical",
+    {"dense_weight": 0.4, "lexical_weight": 0.6},
+)
+VARIANTS["best_nf_k200"] = Variant(
+    "min-max 0.4 dense, feedback 5 docs at 0.3; 200 candidates per arm",
+    {**_BEST_NF, "document_k": 200},
 )
 for _w in (0.25, 0.5, 1.0):
     VARIANTS[f"second_{_w}"] = Variant(
@@ -230,9 +267,10 @@ def resolve_targets(library: Library, lookups: list[dict[str, Any]]) -> dict[str
 def evaluate_lookups(
     library: Library, lookups: list[dict[str, Any]], brief_options: dict[str, Any]
 ) -> dict[str, Any]:
-    """Share of lookups whose passage a 3-quote brief shows, and at rank 1 of plain search."""
+    """Share of lookups whose passage a 3-quote brief shows, and at rank 1 of plain search
+    (for the paraphrase, and for the passage's own verbatim phrase)."""
     targets = resolve_targets(library, lookups)
-    in_brief, first, missed = 0, 0, []
+    in_brief, first, own_words, missed = 0, 0, 0, []
     for item in lookups:
         target = targets[item["id"]]
         try:
@@ -248,11 +286,17 @@ def evaluate_lookups(
         if hits and target.covers(hits[0].document.doc_id, hits[0].passage.start,
                                   hits[0].passage.end):  # fmt: skip
             first += 1
+        # The article's own words: its phrase as the query must find the passage first.
+        hits = library.search(item["phrase"], k=1)
+        if hits and target.covers(hits[0].document.doc_id, hits[0].passage.start,
+                                  hits[0].passage.end):  # fmt: skip
+            own_words += 1
     n = len(lookups)
     return {
         "lookups": n,
         "brief_top3": round(in_brief / n, 4),
         "search_rank1": round(first / n, 4),
+        "own_words_rank1": round(own_words / n, 4),
         "missed_in_brief": missed,
     }
 
@@ -280,13 +324,32 @@ def _beir(name: str) -> Callable[[Embedder, Path], tuple[Store, Callable[[Varian
     return setup
 
 
+class _RememberingEmbedder:
+    """The embedder, with each query's vector computed once (briefs encode their topic)."""
+
+    def __init__(self, embedder: Embedder) -> None:
+        self._embedder = embedder
+        self._known: dict[str, np.ndarray] = {}
+        self.name, self.dim = embedder.name, embedder.dim
+
+    def encode_queries(self, texts: list[str]) -> np.ndarray:
+        for text in texts:
+            if text not in self._known:
+                self._known[text] = self._embedder.encode_queries([text])[0]
+        return np.vstack([self._known[t] for t in texts])
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._embedder, name)
+
+
 def _lookups(embedder: Embedder, cache: Path) -> tuple[Store, Callable[[Variant], dict]]:
     corpus = [ROOT / "seeds", *(BENCH / "scraped-pages-dev" / p for p in DEV_PAGES)]
     store, _ = build_store(cache / "lookups.db", corpus, embedder)
     lookups = _read_jsonl(LOOKUPS)
+    remembering = _RememberingEmbedder(embedder)
 
     def run(variant: Variant) -> dict:
-        library = Library(store, embedder, config=variant.config())
+        library = Library(store, remembering, config=variant.config())  # type: ignore[arg-type]
         return evaluate_lookups(library, lookups, variant.brief)
 
     return store, run

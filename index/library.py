@@ -337,8 +337,8 @@ class Library:
             mask = allowed.ok[snap.doc_index]
         # Per document, more passages are read so that ~dense_k distinct documents are seen.
         dense: dict[int, float] = {}
-        if cfg.dense_weight > 0:
-            depth = cfg.dense_k * (3 if per_document else 1)
+        if (cfg.document_dense_weight if per_document else cfg.dense_weight) > 0:
+            depth = cfg.document_k * 3 if per_document else cfg.dense_k
             rows, sims = state.vectors.search(query_vector, depth, mask)
             dense = {int(snap.ids[r]): float(sim) for r, sim in zip(rows, sims, strict=True)}
 
@@ -406,26 +406,52 @@ class Library:
         snap = state.snapshot
         ids, doc_index = snap.ids, snap.doc_index
 
-        def neighbours(pid: int) -> list[int]:
-            row = int(np.searchsorted(ids, pid))
-            found = []
-            for other in (row - 1, row + 1):
-                if 0 <= other < len(ids) and doc_index[other] == doc_index[row]:
-                    found.append(other)
-            return found
+        def windows(pids: list[int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+            """Rows of the passages, and of the neighbours before and after (-1: none)."""
+            rows = np.searchsorted(ids, np.asarray(pids, dtype=np.int64))
+            around = []
+            for step in (-1, 1):
+                other = np.clip(rows + step, 0, len(ids) - 1)
+                same = (other != rows) & (doc_index[other] == doc_index[rows])
+                around.append(np.where(same, other, -1))
+            return rows, around[0], around[1]
 
         windowed_dense: dict[int, float] = {}
-        for pid, sim in dense.items():
-            row = int(np.searchsorted(ids, pid))
-            rows = [row, *neighbours(pid)]
-            mean = np.sum([state.vectors.row(r) for r in rows], axis=0)
-            norm = float(np.linalg.norm(mean)) or 1.0
-            windowed_dense[pid] = (1 - w) * sim + w * float(mean @ query_vector) / norm
+        if dense:
+            pids = list(dense)
+            rows, before, after = windows(pids)
+            wanted = np.unique(np.concatenate([rows, before[before >= 0], after[after >= 0]]))
+            matrix = self._rows(state, wanted)
+
+            def vectors(which: np.ndarray) -> np.ndarray:
+                picked = matrix[np.searchsorted(wanted, np.maximum(which, wanted[0]))]
+                return np.where((which >= 0)[:, None], picked, 0.0)
+
+            total = vectors(rows) + vectors(before) + vectors(after)
+            norms = np.linalg.norm(total, axis=1)
+            norms[norms == 0] = 1.0
+            window = (total @ query_vector) / norms
+            for pid, own, win in zip(pids, dense.values(), window, strict=True):
+                windowed_dense[pid] = (1 - w) * own + w * float(win)
         windowed_lexical: dict[int, float] = {}
-        for pid, score in lexical.items():
-            around = sum(lexical.get(int(ids[r]), 0.0) for r in neighbours(pid))
-            windowed_lexical[pid] = (1 - w) * score + w * (score + around)
+        if lexical:
+            pids = list(lexical)
+            rows, before, after = windows(pids)
+            for pid, b, a in zip(pids, before, after, strict=True):
+                around = sum(lexical.get(int(ids[r]), 0.0) for r in (b, a) if r >= 0)
+                windowed_lexical[pid] = lexical[pid] + w * around
         return windowed_lexical, windowed_dense
+
+    @staticmethod
+    def _rows(state: _State, rows: np.ndarray) -> np.ndarray:
+        """Exact float32 vectors of snapshot rows (one read where the backend allows)."""
+        matrix = getattr(state.vectors, "matrix", None)
+        if isinstance(matrix, np.ndarray) and matrix.dtype == np.float32:
+            return matrix[rows]  # in memory: one gather
+        exact = getattr(state.vectors, "exact_rows", None)
+        if exact is not None:
+            return np.asarray(exact(rows), dtype=np.float32)
+        return np.vstack([state.vectors.row(int(r)) for r in rows]).astype(np.float32)
 
     def _rank_documents(
         self,
@@ -444,7 +470,7 @@ class Library:
         for (pid, sim), row in zip(dense.items(), rows, strict=True):
             doc_id = snap.doc_ids[snap.doc_index[row]]
             if doc_id not in doc_dense:
-                if len(doc_dense) < cfg.dense_k:
+                if len(doc_dense) < cfg.document_k:
                     doc_dense[doc_id], best_passage[doc_id] = sim, pid
             elif doc_id not in second:
                 second[doc_id] = sim
@@ -454,19 +480,19 @@ class Library:
             for doc_id in doc_dense:
                 doc_dense[doc_id] += cfg.dense_second_weight * second.get(doc_id, floor)
         doc_lexical: dict[str, float] = {}
-        match = fts_query(query) if cfg.lexical_weight > 0 else None
-        limit = cfg.lexical_k if allowed is None else cfg.lexical_k * 10
+        match = fts_query(query) if cfg.document_lexical_weight > 0 else None
+        limit = cfg.document_k if allowed is None else cfg.document_k * 10
         weights = (cfg.document_title_weight, 1.0)
 
         def lexical_documents(expression: str) -> dict[str, float]:
             found = self.store.document_lexical(expression, limit, weights)
             return dict(
-                [(d, s) for d, s in found if allowed is None or d in allowed][: cfg.lexical_k]
+                [(d, s) for d, s in found if allowed is None or d in allowed][: cfg.document_k]
             )
 
         if match:
             doc_lexical = lexical_documents(match)
-        arms = [(doc_lexical, cfg.lexical_weight), (doc_dense, cfg.dense_weight)]
+        arms = [(doc_lexical, cfg.document_lexical_weight), (doc_dense, cfg.document_dense_weight)]
         fused = convex_fuse(arms, cfg.fusion)
         if match and cfg.prf_docs > 0 and fused:
             feedback = [d for d, _ in top_items(fused, cfg.prf_docs)]
