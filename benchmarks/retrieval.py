@@ -128,7 +128,7 @@ for _docs, _w, _dense in ((5, 0.3, 0.5), (5, 0.2, 0.5), (5, 0.3, 0.4), (5, 0.3, 
         f"min-max fusion weighted {_dense} dense; feedback from the top {_docs} documents "
         f"(10 terms) at {_w}",
         {**_old_product(), "fusion": "minmax", "prf_docs": _docs, "prf_weight": _w,
-         "dense_weight": _dense, "lexical_weight": round(1 - _dense, 2)},
+         "document_dense_weight": _dense, "document_lexical_weight": round(1 - _dense, 2)},
     )  # fmt: skip
 _BEST_NF = {**_old_product(), "fusion": "minmax", "prf_docs": 5, "prf_weight": 0.3,
             "document_dense_weight": 0.4, "document_lexical_weight": 0.6}  # fmt: skip
