@@ -21,6 +21,7 @@ import tempfile
 import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -190,25 +191,25 @@ def serve(db: str, trials: bool) -> dict[str, Any]:
     for query, vector in zip(QUERIES, vectors, strict=True):  # warm caches and page-ins
         library.search(query, k=10, query_vector=vector)
     search_s = [
-        _timed(lambda q=query, v=vector: library.search(q, k=10, query_vector=v))
+        _timed(partial(library.search, query, k=10, query_vector=vector))
         for _ in range(ROUNDS)
         for query, vector in zip(QUERIES, vectors, strict=True)
     ]
     # "Since July": about half of the documents; the first one loads the dates.
     since = SearchFilters(since="2025-07-01")
     filtered_s = [
-        _timed(lambda q=q, v=v: library.search(q, k=10, filters=since, query_vector=v))
+        _timed(partial(library.search, q, k=10, filters=since, query_vector=v))
         for q, v in zip(QUERIES, vectors, strict=True)
     ]
-    lexical_s = [_timed(lambda q=q: library.lexical.search(q, 100)) for q in QUERIES]
-    dense_s = [_timed(lambda v=v: state.vectors.search(v, 100)) for v in vectors]
+    lexical_s = [_timed(partial(library.lexical.search, q, 100)) for q in QUERIES]
+    dense_s = [_timed(partial(state.vectors.search, v, 100)) for v in vectors]
     rss_mb = _proc_status_mb("VmRSS")
     peak_rss_mb = _proc_status_mb("VmHWM") or round(
         resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1
     )
     for vector in vectors:  # warm
         raw(vector)
-    raw_s = [_timed(lambda v=v: raw(v)) for _ in range(ROUNDS) for v in vectors]
+    raw_s = [_timed(partial(raw, v)) for _ in range(ROUNDS) for v in vectors]
     recall = []
     for vector in vectors:
         exact = set(np.argsort(-(np.asarray(matrix) @ vector))[:10].tolist())
@@ -248,14 +249,14 @@ def _trials(library: Any, state: Any, vectors: np.ndarray) -> dict[str, Any]:
     int8 = Int8VectorIndex(matrix)
     int8_s, recall = [], []
     for vector in vectors[:20]:
-        int8_s.append(_timed(lambda v=vector: int8.search(v, 100)))
+        int8_s.append(_timed(partial(int8.search, vector, 100)))
         exact = set(np.argsort(-(matrix @ vector))[:10].tolist())
         recall.append(len(exact & set(int8.search(vector, 10)[0].tolist())) / 10)
     fts = FtsLexical(library.store)
-    fts_s = [_timed(lambda q=q: fts.search(q, 100)) for q in QUERIES[:15]]
+    fts_s = [_timed(partial(fts.search, q, 100)) for q in QUERIES[:15]]
     return {
         "numpy_exact_dense_p95_ms": _ms(
-            [_timed(lambda v=v: exact_index.search(v, 100)) for v in vectors[:20]], 95
+            [_timed(partial(exact_index.search, v, 100)) for v in vectors[:20]], 95
         ),
         "int8_rescore_dense_p95_ms": _ms(int8_s, 95),
         "int8_rescore_recall_at_10": round(float(np.mean(recall)), 4),
@@ -289,9 +290,7 @@ def _query_embed_times(embedder: Any, queries: Sequence[str], rounds: int = 3) -
     """Seconds per single-query encode, after a warm-up, over ``rounds`` passes of ``queries``."""
     for query in queries[:5]:
         embedder.encode_queries([query])
-    return [
-        _timed(lambda q=q: embedder.encode_queries([q])) for _ in range(rounds) for q in queries
-    ]
+    return [_timed(partial(embedder.encode_queries, [q])) for _ in range(rounds) for q in queries]
 
 
 def model_benchmarks(workdir: Path, quick: bool, log: Callable[[str], None]) -> dict[str, Any]:
@@ -339,9 +338,10 @@ def model_benchmarks(workdir: Path, quick: bool, log: Callable[[str], None]) -> 
         ]
         raw_times.append(
             _timed(
-                lambda texts=texts, batch=indexer.batch_size: model.encode(
+                partial(
+                    model.encode,
                     texts,
-                    batch_size=batch,
+                    batch_size=indexer.batch_size,
                     normalize_embeddings=True,
                     show_progress_bar=False,
                 )
@@ -360,7 +360,7 @@ def model_benchmarks(workdir: Path, quick: bool, log: Callable[[str], None]) -> 
     brief_s = []
     for topic in topics:
         try:
-            brief_s.append(_timed(lambda t=topic: make_brief(library, t)))
+            brief_s.append(_timed(partial(make_brief, library, topic)))
         except BriefbotError:  # a synthetic query the seeds know nothing about
             continue
     return {

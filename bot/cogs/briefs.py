@@ -37,7 +37,8 @@ def _cooldown(setting: str):
     """A per-user cooldown whose length comes from the bot's settings."""
 
     def factory(interaction: discord.Interaction) -> app_commands.Cooldown | None:
-        seconds = float(getattr(interaction.client.settings, setting, 0) or 0)
+        settings = getattr(interaction.client, "settings", None)
+        seconds = float(getattr(settings, setting, 0) or 0)
         return app_commands.Cooldown(1, seconds) if seconds > 0 else None
 
     return factory
