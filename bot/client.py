@@ -131,7 +131,8 @@ def run_bot(
 ) -> int:
     """`briefbot run`: serve until interrupted; 2 when misconfigured."""
     settings = settings or load_settings()
-    if settings.discord_token is None:
+    secret = settings.discord_token
+    if secret is None:
         return _fail(
             "DISCORD_TOKEN is not set: put the bot's token in the environment or in .env "
             "(see .env.example), or try `briefbot console`"
@@ -152,7 +153,7 @@ def run_bot(
 
     async def serve() -> None:
         async with bot:
-            await bot.start(settings.discord_token.get_secret_value())  # type: ignore[union-attr]
+            await bot.start(secret.get_secret_value())
 
     try:
         asyncio.run(serve())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import math
+from typing import Any
 
 import discord
 from discord import app_commands
@@ -23,6 +24,8 @@ log = logging.getLogger(__name__)
 GENERIC = "Something went wrong on my side; it has been logged. Please try again later."
 INDEX_MISSING = "The corpus index is not ready yet: an admin needs to run `briefbot index`."
 INDEX_INCOMPATIBLE = "The corpus index needs rebuilding (`briefbot index --rebuild`): ask an admin."
+MISSING_PERMISSIONS = "You need the {} permission to do that here."
+BOT_MISSING_PERMISSIONS = "I can't do that in this channel: I need the {} permission."
 NOT_YOURS = "These buttons belong to whoever asked; run the command yourself to page through."
 PAGES_EXPIRED = "These pages have expired; run the command again to page through it."
 
@@ -30,6 +33,12 @@ PAGES_EXPIRED = "These pages have expired; run the command again to page through
 def _sentence(text: str) -> str:
     text = text.strip()
     return text[:1].upper() + text[1:] if text else text
+
+
+def permission_names(perms: list[str]) -> str:
+    """``["embed_links", "attach_files"]`` → ``**Embed Links** and **Attach Files**``."""
+    names = [f"**{name.replace('_', ' ').replace('guild', 'server').title()}**" for name in perms]
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
 def user_message(error: BaseException) -> str | None:
@@ -48,6 +57,10 @@ def user_message(error: BaseException) -> str | None:
         return f"Slow down: try again in {math.ceil(error.retry_after)} s."
     if isinstance(error, app_commands.TransformerError):
         return "That value is not valid for that option."
+    if isinstance(error, app_commands.MissingPermissions):
+        return MISSING_PERMISSIONS.format(permission_names(error.missing_permissions))
+    if isinstance(error, app_commands.BotMissingPermissions):
+        return BOT_MISSING_PERMISSIONS.format(permission_names(error.missing_permissions))
     if isinstance(error, app_commands.NoPrivateMessage):
         return "That command works only in a server."
     if isinstance(error, app_commands.CheckFailure):
@@ -100,12 +113,11 @@ async def report_error(interaction: discord.Interaction, error: BaseException) -
         log.exception("could not report an error to the user in %s", _where(interaction))
 
 
-def install(tree: app_commands.CommandTree) -> None:
-    """Make `report_error` the tree's error handler."""
+def install(tree: app_commands.CommandTree[Any]) -> None:
+    """Make `report_error` the tree's one error handler."""
 
+    @tree.error
     async def on_app_command_error(
-        interaction: discord.Interaction, error: app_commands.AppCommandError
+        interaction: discord.Interaction[Any], error: app_commands.AppCommandError
     ) -> None:
         await report_error(interaction, error)
-
-    tree.on_error = on_app_command_error  # type: ignore[method-assign]

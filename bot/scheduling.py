@@ -11,20 +11,23 @@ How "exactly once" holds across restarts and crashes:
   "sending" before the post and "sent" after it. A "sending" (or "failed") entry means a crash or
   error came in between, so the channel is searched for the period's marker (it is in every
   digest's footer) before posting again.
-- A post that failed (Discord down, a 5xx after discord.py's own retries) is tried again by a
+- The poster sends once: discord.py itself waits out 429s and retries 500/502/504/524. A post
+  that still failed (Discord down, a 503, a 5xx after discord.py's retries) is tried again by a
   sweep every few minutes, with backoff (5, 10, 20, ... minutes, at most ``RETRY_ATTEMPTS``
   tries, and only within the misfire grace time), through the same marker check.
 - :meth:`DigestRunner.reconcile` runs at start-up: it settles uncertain entries and posts the
   latest period of each subscription that is due and not yet in the ledger (a run whose job had
   already advanced when the process died). A per-subscription lock keeps it from racing the
   scheduler's own catch-up run.
+- The ledger is SQLite with fsync'd commits: the runner reaches it through ``asyncio.to_thread``
+  so the gateway heartbeat never waits on a disk.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
@@ -175,7 +178,7 @@ class DigestRunner:
 
     async def run_due(self, subscription_id: int) -> Delivery:
         """Post the due digest of a subscription unless the ledger says it went out."""
-        subscription = self.store.subscription(subscription_id)
+        subscription = await asyncio.to_thread(self.store.subscription, subscription_id)
         if subscription is None or subscription.paused:
             return Delivery.INACTIVE
         period = self.due_period(subscription)
@@ -187,8 +190,9 @@ class DigestRunner:
         self, subscription: Subscription, period: str, *, may_post: bool = True
     ) -> Delivery:
         """Post ``period``'s digest once, and say what happened."""
+        store = self.store
         async with self._lock(subscription.id):
-            state = self.store.ledger_state(subscription.id, period)
+            state = await asyncio.to_thread(store.ledger_state, subscription.id, period)
             if state is Claim.DONE:
                 return Delivery.ALREADY_SENT
             marker = marker_for(period)
@@ -196,34 +200,39 @@ class DigestRunner:
                 if state is Claim.UNCERTAIN:
                     found = await self.poster.find_marker(subscription, marker)
                     if found is not None:
-                        self.store.mark_sent(subscription.id, period, found)
+                        await asyncio.to_thread(store.mark_sent, subscription.id, period, found)
                         log.info("digest %s of subscription %d was already posted (message %d)",
                                  period, subscription.id, found)  # fmt: skip
                         return Delivery.FOUND
                 if not may_post:
-                    self.store.mark_failed(subscription.id, period, "too late to post")
+                    await asyncio.to_thread(
+                        store.mark_failed, subscription.id, period, "too late to post"
+                    )
                     return Delivery.TOO_LATE
-                previous = self.store.last_snapshot(subscription.id)
+                previous = await asyncio.to_thread(store.last_snapshot, subscription.id)
                 payload, snapshot = await asyncio.to_thread(self.build, subscription, previous)
                 if payload is None:
-                    self.store.mark_skipped(subscription.id, period)
+                    await asyncio.to_thread(store.mark_skipped, subscription.id, period)
                     log.info("digest %s of subscription %d skipped: nothing new",
                              period, subscription.id)  # fmt: skip
                     return Delivery.SKIPPED
                 try:
-                    self.store.mark_sending(subscription.id, period, snapshot)
+                    await asyncio.to_thread(store.mark_sending, subscription.id, period, snapshot)
                 except ValueError:
                     return Delivery.ALREADY_SENT
                 self.on_stage("sending")
                 message_id = await self.poster.post(subscription, payload, marker)
             except DeliveryBlocked as exc:
-                self.store.mark_failed(subscription.id, period, str(exc), pause=True)
+                await asyncio.to_thread(
+                    store.mark_failed, subscription.id, period, str(exc), pause=True
+                )
                 log.warning("paused digests for channel %d (subscription %d): %s",
                             subscription.channel_id, subscription.id, exc)  # fmt: skip
                 self.on_paused(subscription)
                 return Delivery.PAUSED
             except Exception as exc:
-                self.store.mark_failed(
+                await asyncio.to_thread(
+                    store.mark_failed,
                     subscription.id,
                     period,
                     f"{type(exc).__name__}: {exc}",
@@ -232,7 +241,7 @@ class DigestRunner:
                 log.exception("digest %s of subscription %d failed", period, subscription.id)
                 return Delivery.FAILED
             self.on_stage("posted")
-            self.store.mark_sent(subscription.id, period, message_id)
+            await asyncio.to_thread(store.mark_sent, subscription.id, period, message_id)
             log.info("posted digest %s to channel %d", period, subscription.channel_id)
             return Delivery.SENT
 
@@ -242,22 +251,24 @@ class DigestRunner:
             async with lock:
                 pass
 
-    def _unsettled(self, now: datetime) -> Iterator[tuple[LedgerEntry, Subscription, bool]]:
+    def _unsettled(self, now: datetime) -> list[tuple[LedgerEntry, Subscription, bool]]:
         """Ledger entries left "sending" or "failed" of active subscriptions, and whether each is
-        now too late to post (past the misfire grace time)."""
+        now too late to post (past the misfire grace time). Reads the store: call in a thread."""
+        unsettled = []
         for entry in self.store.uncertain():
             subscription = self.store.subscription(entry.subscription_id)
             if subscription is not None and not subscription.paused:
                 late = (
                     now - datetime.fromisoformat(entry.period) > MISFIRE_GRACE[subscription.cadence]
                 )
-                yield entry, subscription, late
+                unsettled.append((entry, subscription, late))
+        return unsettled
 
     async def retry_failed(self) -> list[tuple[int, str, Delivery]]:
         """Try failed posts again whose backoff has passed, while they are still on time."""
         outcomes = []
         now = self.clock()
-        for entry, subscription, late in self._unsettled(now):
+        for entry, subscription, late in await asyncio.to_thread(self._unsettled, now):
             if late or entry.status != FAILED or entry.attempts >= RETRY_ATTEMPTS:
                 continue  # "sending": a crash mid-post, which start-up settles
             delay = RETRY_FIRST_DELAY * 2 ** max(entry.attempts - 1, 0)
@@ -273,10 +284,10 @@ class DigestRunner:
         """At start-up: settle uncertain ledger entries, then post every digest that is due."""
         outcomes = []
         now = self.clock()
-        for entry, subscription, late in self._unsettled(now):
+        for entry, subscription, late in await asyncio.to_thread(self._unsettled, now):
             result = await self.deliver(subscription, entry.period, may_post=not late)
             outcomes.append((subscription.id, entry.period, result))
-        for subscription in self.store.subscriptions():
+        for subscription in await asyncio.to_thread(self.store.subscriptions):
             if not subscription.paused:
                 period = self.due_period(subscription, now)
                 if period is not None:

@@ -30,12 +30,11 @@ VIEW_TIMEOUT = 14 * 60
 NO_MENTIONS = discord.AllowedMentions.none()
 
 
-async def send_sources(interaction: discord.Interaction, passage_id: int | str) -> None:
+async def send_sources(interaction: discord.Interaction[BriefBot], passage_id: int | str) -> None:
     """Answer with a passage's provenance, only to the user (the Sources button)."""
-    bot: BriefBot = interaction.client  # type: ignore[assignment]
     interaction.extras["ephemeral_defer"] = True
     await interaction.response.defer(ephemeral=True, thinking=True)
-    view = await asyncio.to_thread(passage_sources, bot.library, passage_id)
+    view = await asyncio.to_thread(passage_sources, interaction.client.library, passage_id)
     await interaction.followup.send(
         embeds=sources_embeds(view), ephemeral=True, allowed_mentions=NO_MENTIONS
     )
@@ -68,7 +67,9 @@ class SourcesButton(
     ) -> SourcesButton:
         return cls(int(match["passage_id"]))
 
-    async def callback(self, interaction: discord.Interaction) -> None:
+    # Interaction[Any]: discord.py types an item's callback for any client; these items are
+    # registered on BriefBot alone, and the helpers they call take Interaction[BriefBot].
+    async def callback(self, interaction: discord.Interaction[Any]) -> None:
         try:
             await send_sources(interaction, self.passage_id)
         except Exception as exc:  # every failure gets an answer
@@ -98,18 +99,22 @@ class PageButton(
     ) -> PageButton:
         return cls(match["pages"], +1 if match["step"] == "next" else -1)
 
-    async def callback(self, interaction: discord.Interaction) -> None:
-        bot: BriefBot = interaction.client  # type: ignore[assignment]
-        paginator = bot.paginators.get(self.pages_id)
+    async def callback(self, interaction: discord.Interaction[Any]) -> None:  # see SourcesButton
         try:
-            if paginator is None or paginator.is_finished():
-                await interaction.response.send_message(
-                    PAGES_EXPIRED, ephemeral=True, allowed_mentions=NO_MENTIONS
-                )
-                return
-            await paginator.turn(interaction, self.step)
+            await turn_page(interaction, self.pages_id, self.step)
         except Exception as exc:  # every failure gets an answer
             await report_error(interaction, exc)
+
+
+async def turn_page(interaction: discord.Interaction[BriefBot], pages_id: str, step: int) -> None:
+    """Turn a live paginator's page; say so when its pages have expired."""
+    paginator = interaction.client.paginators.get(pages_id)
+    if paginator is None or paginator.is_finished():
+        await interaction.response.send_message(
+            PAGES_EXPIRED, ephemeral=True, allowed_mentions=NO_MENTIONS
+        )
+        return
+    await paginator.turn(interaction, step)
 
 
 class Paginator(discord.ui.View):
@@ -203,11 +208,10 @@ class Paginator(discord.ui.View):
 
 
 async def send_pages(
-    interaction: discord.Interaction, pages: Sequence[Page], *, ephemeral: bool = False
+    interaction: discord.Interaction[BriefBot], pages: Sequence[Page], *, ephemeral: bool = False
 ) -> discord.Message:
     """Send paged embeds as the answer to a deferred interaction; the asker owns the buttons."""
-    bot: BriefBot = interaction.client  # type: ignore[assignment]
-    paginator = Paginator(pages, interaction.user.id, registry=bot.paginators)
+    paginator = Paginator(pages, interaction.user.id, registry=interaction.client.paginators)
     kwargs = paginator.message_kwargs()
     message = await interaction.followup.send(wait=True, ephemeral=ephemeral, **kwargs)
     if paginator.has_items:

@@ -163,12 +163,10 @@ class FakeDiscord:
         status, payload = self.answer(request.method, path, body)
         if payload is None:
             return web.Response(status=status)
-        # discord.py parses JSON only for exactly this content type
-        return web.Response(
-            status=status,
-            body=json.dumps(payload).encode(),
-            headers={"Content-Type": "application/json"},
-        )
+        headers = {"Content-Type": "application/json"}  # discord.py parses JSON only for this
+        if status == 429:
+            headers["Via"] = "1.1 google"  # a 429 without Via is Cloudflare's: never retried
+        return web.Response(status=status, body=json.dumps(payload).encode(), headers=headers)
 
 
 @pytest_asyncio.fixture

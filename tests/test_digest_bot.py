@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from types import SimpleNamespace
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import discord
 import pytest
 
-from bot.cogs.digests import MANAGE_CHANNELS, DiscordPoster, missing_permissions
-from bot.digest_store import Claim, Subscription
+from bot.client import INVITE_PERMISSIONS
+from bot.digest_store import FAILED, Claim, Subscription
 from bot.scheduling import marker_for
 from briefings.digest_build import build_digest
 from tests.helpers import (
@@ -67,6 +68,8 @@ def serve_channel(fake, failures: list[int] | None = None) -> list[dict]:
             if method == "POST":
                 if failures:
                     status = failures.pop(0)
+                    if status == 429:
+                        return 429, {"message": "slow down", "retry_after": 0.25, "global": False}
                     return status, {"message": "nope", "code": 10003 if status == 404 else 50013}
                 message = fake.message(body or {}, channel_id=parts[1])
                 posted.append(message)
@@ -90,27 +93,48 @@ def subscribe_direct(bot, **kw) -> Subscription:
 # ------------------------------------------------------------------------------ commands
 
 
-def test_missing_permissions_names_what_the_bot_lacks():
-    perms = discord.Permissions(view_channel=True, send_messages=True, read_message_history=True)
-    assert missing_permissions(perms) == ["Embed Links", "Attach Files"]
-    assert missing_permissions(ALL) == []
-
-
-async def test_subscribe_without_manage_channels_says_so_and_stores_nothing(
-    digest_bot, fake_discord
+@pytest.mark.parametrize("command", ["subscribe", "unsubscribe"])
+async def test_changing_subscriptions_without_manage_channels_is_refused_in_one_line(
+    digest_bot, fake_discord, command
 ):
+    subscribe_direct(digest_bot)
     user = discord.Permissions(send_messages=True, view_channel=True)
-    await dispatch(digest_bot, with_permissions(slash("subscribe"), user=user))
+    await dispatch(digest_bot, with_permissions(slash(command), user=user))
     data = reply(fake_discord)
-    assert data["content"] == MANAGE_CHANNELS and data["flags"] & EPHEMERAL
-    assert digest_bot.get_cog("Digests").store.subscriptions() == []
+    assert data["content"] == "You need the **Manage Channels** permission to do that here."
+    assert data["flags"] & EPHEMERAL
+    (kept,) = digest_bot.get_cog("Digests").store.subscriptions()
+    assert kept.cadence == "weekly"  # neither replaced nor removed
 
 
 async def test_subscribe_checks_the_bot_can_post_before_accepting(digest_bot, fake_discord):
     app = discord.Permissions(view_channel=True, send_messages=True, read_message_history=True)
     await dispatch(digest_bot, with_permissions(slash("subscribe"), app=app))
-    assert "Embed Links, Attach Files" in reply(fake_discord)["content"]
+    data = reply(fake_discord)
+    assert data["content"] == (
+        "I can't do that in this channel: I need the **Embed Links** and **Attach Files** "
+        "permission."
+    )
+    assert data["flags"] & EPHEMERAL
     assert digest_bot.get_cog("Digests").store.subscriptions() == []
+
+
+async def test_a_bot_invited_with_the_invite_link_may_subscribe_a_channel(digest_bot, fake_discord):
+    await dispatch(digest_bot, with_permissions(slash("subscribe"), app=INVITE_PERMISSIONS))
+    assert reply(fake_discord)["content"].startswith("Subscribed")
+
+
+async def test_posting_a_digest_for_everyone_takes_manage_channels_and_posts_nothing_without(
+    digest_bot, fake_discord
+):
+    cog = digest_bot.get_cog("Digests")
+    sub = subscribe_direct(digest_bot)
+    user = discord.Permissions(send_messages=True, view_channel=True)
+    await dispatch(digest_bot, with_permissions(slash("digest"), user=user))
+    data = reply(fake_discord)
+    assert "**Manage Channels**" in data["content"] and data["flags"] & EPHEMERAL
+    assert not fake_discord.find("POST", "/webhooks/")
+    assert cog.store.last_snapshot(sub.id) is None
 
 
 async def test_subscribe_stores_schedules_and_resubscribing_updates(digest_bot, fake_discord):
@@ -230,37 +254,60 @@ async def test_missing_permission_pauses_too(digest_bot, fake_discord):
     assert "permission" in cog.store.subscription(sub.id).paused_reason
 
 
-class FlakyChannel:
-    def __init__(self, statuses: list[int]) -> None:
-        self.statuses, self.sent = statuses, 0
+class InstantAsyncio:
+    """``asyncio`` as discord.http sees it, but its sleeps are recorded and return at once."""
 
-    async def send(self, *args: Any, **kwargs: Any):
-        if self.statuses:
-            response = SimpleNamespace(status=self.statuses.pop(0), reason="busy")
-            raise discord.HTTPException(response, "try again")
-        self.sent += 1
-        return SimpleNamespace(id=42)
+    def __init__(self) -> None:
+        self.slept: list[float] = []
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(asyncio, name)
+
+    async def sleep(self, delay: float, result: Any = None) -> Any:
+        self.slept.append(delay)
+        return await asyncio.sleep(0, result)
 
 
-async def test_posting_retries_429_and_5xx_with_backoff(seed_digest):
-    delays: list[float] = []
+@pytest.fixture
+def discord_clock(monkeypatch) -> InstantAsyncio:
+    """discord.py's own 429/5xx waits, taken without waiting (its retry logic runs unchanged)."""
+    clock = InstantAsyncio()
+    monkeypatch.setattr(discord.http, "asyncio", clock)
+    return clock
 
-    async def sleep(seconds: float) -> None:
-        delays.append(seconds)
 
-    channel = FlakyChannel([429, 503])
-    fake_bot = SimpleNamespace(get_channel=lambda _id: None,
-                               get_partial_messageable=lambda _id: channel)  # fmt: skip
-    poster = DiscordPoster(fake_bot, sleep=sleep)  # type: ignore[arg-type]
-    sub = Subscription(1, 1, 2, "weekly", "mon", "09:00", "UTC", None, None, None, "", "")
-    assert await poster.post(sub, seed_digest, "m") == 42
-    assert delays == [2.0, 4.0] and channel.sent == 1
+async def test_a_rate_limited_or_flaky_post_goes_out_once_through_discord_py_retries(
+    digest_bot, fake_discord, discord_clock
+):
+    posted = serve_channel(fake_discord, failures=[429, 502])
+    cog = digest_bot.get_cog("Digests")
+    sub = subscribe_direct(digest_bot)
+    assert await cog.runner.deliver(sub, PERIOD) == "sent"
+    assert len(fake_discord.find("POST", f"/channels/{CHANNEL_ID}/messages")) == 3
+    assert len(posted) == 1
+    assert 0.25 in discord_clock.slept  # the 429's retry_after was honoured
+    assert cog.store.ledger_entry(sub.id, PERIOD).message_id == int(posted[0]["id"])
 
-    stubborn = FlakyChannel([500] * 4)
-    fake_bot.get_partial_messageable = lambda _id: stubborn
-    with pytest.raises(discord.HTTPException):
-        await poster.post(sub, seed_digest, "m")
-    assert delays == [2.0, 4.0, 2.0, 4.0, 8.0] and stubborn.sent == 0
+
+async def test_a_post_discord_keeps_failing_is_left_to_the_ledger_and_retried_once(
+    digest_bot, fake_discord, discord_clock
+):
+    posted = serve_channel(fake_discord, failures=[500] * 5)  # discord.py tries five times
+    cog = digest_bot.get_cog("Digests")
+    sub = subscribe_direct(digest_bot)
+    due = datetime(2024, 3, 25, 8, 1, tzinfo=UTC)  # a minute after the period began
+    cog.runner.clock = lambda: due
+    assert await cog.runner.deliver(sub, PERIOD) == "failed"
+    entry = cog.store.ledger_entry(sub.id, PERIOD)
+    assert (entry.status, entry.attempts) == (FAILED, 1) and posted == []
+    assert len(fake_discord.find("POST", "/messages")) == 5
+
+    cog.runner.clock = lambda: due + timedelta(minutes=1)
+    assert await cog.runner.retry_failed() == []  # the sweep waits out its backoff
+    cog.runner.clock = lambda: due + timedelta(minutes=6)
+    assert await cog.runner.retry_failed() == [(sub.id, PERIOD, "sent")]
+    assert len(posted) == 1 and cog.store.ledger_state(sub.id, PERIOD) is Claim.DONE
+    assert await cog.runner.retry_failed() == []
 
 
 async def test_the_periodic_rescan_makes_new_corpus_files_searchable(fake_discord, tmp_path):

@@ -36,9 +36,8 @@ VOCABULARY_TTL = 60.0  # seconds before the autocomplete vocabulary is rebuilt
 def _cooldown(setting: str):
     """A per-user cooldown whose length comes from the bot's settings."""
 
-    def factory(interaction: discord.Interaction) -> app_commands.Cooldown | None:
-        settings = getattr(interaction.client, "settings", None)
-        seconds = float(getattr(settings, setting, 0) or 0)
+    def factory(interaction: discord.Interaction[BriefBot]) -> app_commands.Cooldown | None:
+        seconds = float(getattr(interaction.client.settings, setting))
         return app_commands.Cooldown(1, seconds) if seconds > 0 else None
 
     return factory
@@ -170,7 +169,7 @@ class Briefs(commands.Cog):
     @app_commands.checks.dynamic_cooldown(_cooldown("brief_cooldown_seconds"))
     async def brief(
         self,
-        interaction: discord.Interaction,
+        interaction: discord.Interaction[BriefBot],
         topic: str,
         count: app_commands.Range[int, 1, 10] = 5,
         source: str | None = None,
@@ -187,14 +186,14 @@ class Briefs(commands.Cog):
 
     @brief.autocomplete("topic")
     async def brief_topic_autocomplete(
-        self, interaction: discord.Interaction, current: str
+        self, interaction: discord.Interaction[BriefBot], current: str
     ) -> list[app_commands.Choice[str]]:
         await self.vocabulary.refresh_if_stale(self.bot.library)
         return _choices(rank_choices(current, self.vocabulary.topics))
 
     @brief.autocomplete("source")
     async def brief_source_autocomplete(
-        self, interaction: discord.Interaction, current: str
+        self, interaction: discord.Interaction[BriefBot], current: str
     ) -> list[app_commands.Choice[str]]:
         await self.vocabulary.refresh_if_stale(self.bot.library)
         return _choices(rank_choices(current, self.vocabulary.sources))
@@ -204,7 +203,7 @@ class Briefs(commands.Cog):
     @app_commands.command(name="sources", description="Where a passage comes from")
     @app_commands.describe(passage="the passage id shown under a quote, e.g. P42")
     @app_commands.checks.dynamic_cooldown(_cooldown("sources_cooldown_seconds"))
-    async def sources(self, interaction: discord.Interaction, passage: str) -> None:
+    async def sources(self, interaction: discord.Interaction[BriefBot], passage: str) -> None:
         passage_id = parse_passage_id(passage)
         await interaction.response.defer(thinking=True)
         view = await asyncio.to_thread(passage_sources, self.bot.library, passage_id)
@@ -212,7 +211,7 @@ class Briefs(commands.Cog):
 
     @app_commands.checks.dynamic_cooldown(_cooldown("sources_cooldown_seconds"))
     async def sources_for_message(
-        self, interaction: discord.Interaction, message: discord.Message
+        self, interaction: discord.Interaction[BriefBot], message: discord.Message
     ) -> None:
         """The message command: the best-matching passage for any message's text."""
         text = message_text(message)

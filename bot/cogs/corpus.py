@@ -24,13 +24,13 @@ class Corpus(commands.Cog):
         self.bot = bot
 
     @app_commands.command(name="corpus", description="The documents the bot quotes from")
-    async def corpus(self, interaction: discord.Interaction) -> None:
+    async def corpus(self, interaction: discord.Interaction[BriefBot]) -> None:
         await interaction.response.defer(thinking=True)
         overview = await asyncio.to_thread(corpus_overview, self.bot.library)
         await send_pages(interaction, corpus_pages(overview))
 
     @app_commands.command(name="help", description="What briefbot can do")
-    async def help(self, interaction: discord.Interaction) -> None:
+    async def help(self, interaction: discord.Interaction[BriefBot]) -> None:
         await interaction.response.send_message(
             embed=help_embed(), ephemeral=True, allowed_mentions=NO_MENTIONS
         )

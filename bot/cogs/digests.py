@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Literal
@@ -42,11 +41,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-RETRIES = 4  # attempts at a post that meets 429 or 5xx
-BACKOFF_SECONDS = 2.0  # doubled after each failed attempt
 HISTORY_LIMIT = 50  # recent messages searched for a period's marker
-NEEDED = ("view_channel", "send_messages", "embed_links", "attach_files", "read_message_history")
-MANAGE_CHANNELS = "You need the **Manage Channels** permission to change digest subscriptions."
 
 
 @lru_cache(maxsize=1)
@@ -63,9 +58,11 @@ def check_time_zone(name: str) -> str:
     raise InputError(f"{name!r} is not a time zone: pick an IANA name such as Europe/Berlin")
 
 
-def missing_permissions(permissions: discord.Permissions) -> list[str]:
-    """What the bot lacks in a channel to post digests (names as Discord shows them)."""
-    return [name.replace("_", " ").title() for name in NEEDED if not getattr(permissions, name)]
+def in_a_server(interaction: discord.Interaction[BriefBot]) -> bool:
+    """Digests belong to server channels (a check: a DM gets discord.py's NoPrivateMessage)."""
+    if interaction.guild_id is None:
+        raise app_commands.NoPrivateMessage()
+    return True
 
 
 #: What a digest post carries: the digest and its charts (file name → PNG; none when quiet).
@@ -97,18 +94,15 @@ def describe(subscription: Subscription, next_run: datetime | None) -> str:
 
 
 class DiscordPoster:
-    """Posts digests to channels, retrying 429/5xx with backoff; finds earlier posts by marker."""
+    """Posts digests to channels and finds earlier posts by their marker.
 
-    def __init__(
-        self,
-        bot: commands.Bot,
-        *,
-        attach_chart: bool = True,
-        sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
-    ) -> None:
+    One send per post: discord.py already waits out 429s and retries 500/502/504/524; what still
+    fails is the ledger's to retry (:meth:`DigestRunner.retry_failed`), through the marker check.
+    """
+
+    def __init__(self, bot: commands.Bot, *, attach_chart: bool = True) -> None:
         self.bot = bot
         self.attach_chart = attach_chart
-        self.sleep = sleep
 
     def _channel(self, channel_id: int) -> discord.abc.Messageable:
         channel = self.bot.get_channel(channel_id)
@@ -134,32 +128,21 @@ class DiscordPoster:
     async def post(self, subscription: Subscription, payload: Any, marker: str) -> int:
         digest, charts = payload
         content, allowed = mentions_for(subscription.mention_role_id)
-        channel = self._channel(subscription.channel_id)
         attach = self.attach_chart and bool(charts)
-        for attempt in range(RETRIES):
-            embeds = digest_embeds(digest, marker, chart=attach)
-            files = chart_files(charts) if attach else []
-            try:
-                message = await channel.send(
-                    content or None, embeds=embeds, files=files, allowed_mentions=allowed
-                )
-                return message.id
-            except discord.NotFound as exc:
-                raise DeliveryBlocked(
-                    f"channel {subscription.channel_id} no longer exists"
-                ) from exc
-            except discord.Forbidden as exc:
-                raise DeliveryBlocked(
-                    f"missing permission to post in channel {subscription.channel_id}"
-                ) from exc
-            except discord.HTTPException as exc:
-                if (exc.status == 429 or exc.status >= 500) and attempt < RETRIES - 1:
-                    delay = BACKOFF_SECONDS * 2**attempt
-                    log.warning("posting a digest got %d; retrying in %.0f s", exc.status, delay)
-                    await self.sleep(delay)
-                    continue
-                raise
-        raise AssertionError("unreachable")
+        try:
+            message = await self._channel(subscription.channel_id).send(
+                content or None,
+                embeds=digest_embeds(digest, marker, chart=attach),
+                files=chart_files(charts) if attach else [],
+                allowed_mentions=allowed,
+            )
+        except discord.NotFound as exc:
+            raise DeliveryBlocked(f"channel {subscription.channel_id} no longer exists") from exc
+        except discord.Forbidden as exc:
+            raise DeliveryBlocked(
+                f"missing permission to post in channel {subscription.channel_id}"
+            ) from exc
+        return message.id
 
 
 class Digests(commands.Cog):
@@ -244,19 +227,9 @@ class Digests(commands.Cog):
         log.info("corpus re-scan: %s", await asyncio.to_thread(scan))
 
     # -- commands --------------------------------------------------------------------------
-
-    async def _may_change(self, interaction: discord.Interaction) -> bool:
-        if interaction.guild_id is None:
-            await interaction.response.send_message(
-                "Digests are for server channels.", ephemeral=True, allowed_mentions=NO_MENTIONS
-            )
-            return False
-        if not interaction.permissions.manage_channels:
-            await interaction.response.send_message(
-                MANAGE_CHANNELS, ephemeral=True, allowed_mentions=NO_MENTIONS
-            )
-            return False
-        return True
+    # The digest store is SQLite with fsync'd commits: every call goes through a thread.
+    # Refusals (no Manage Channels, a channel the bot cannot post in, a DM) are raised as
+    # discord.py's check errors and answered by the one tree.on_error (bot/errors.py).
 
     @app_commands.command(name="subscribe", description="Post a theme digest here on a schedule")
     @app_commands.describe(
@@ -268,11 +241,20 @@ class Digests(commands.Cog):
         mention_role="the one role a digest may ping",
         quiet_weeks="when nothing was added: post one short line (default) or skip the digest",
     )
-    @app_commands.default_permissions(manage_channels=True)
     @app_commands.guild_only()
+    @app_commands.default_permissions(manage_channels=True)
+    @app_commands.check(in_a_server)
+    @app_commands.checks.has_permissions(manage_channels=True)
+    @app_commands.checks.bot_has_permissions(
+        view_channel=True,
+        send_messages=True,
+        embed_links=True,
+        attach_files=True,
+        read_message_history=True,
+    )
     async def subscribe(
         self,
-        interaction: discord.Interaction,
+        interaction: discord.Interaction[BriefBot],
         cadence: Literal["weekly", "daily"] = "weekly",
         day: Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"] = "mon",
         time: str = "09:00",
@@ -281,16 +263,6 @@ class Digests(commands.Cog):
         mention_role: discord.Role | None = None,
         quiet_weeks: Literal["post", "skip"] = "post",
     ) -> None:
-        if not await self._may_change(interaction):
-            return
-        missing = missing_permissions(interaction.app_permissions)
-        if missing:
-            await interaction.response.send_message(
-                "I can't post digests in this channel: I need " + ", ".join(missing) + ".",
-                ephemeral=True,
-                allowed_mentions=NO_MENTIONS,
-            )
-            return
         try:
             clock = parse_time(time)
         except ValueError as exc:
@@ -298,7 +270,8 @@ class Digests(commands.Cog):
         zone = check_time_zone(timezone)
         topic = check_topic(topic) if topic and topic.strip() else None
         assert day in DAYS and interaction.guild_id is not None
-        subscription, created = self.store.subscribe(
+        subscription, created = await asyncio.to_thread(
+            self.store.subscribe,
             guild_id=interaction.guild_id,
             channel_id=interaction.channel_id or 0,
             cadence=cadence,
@@ -319,7 +292,7 @@ class Digests(commands.Cog):
 
     @subscribe.autocomplete("timezone")
     async def timezone_choices(
-        self, interaction: discord.Interaction, current: str
+        self, interaction: discord.Interaction[BriefBot], current: str
     ) -> list[app_commands.Choice[str]]:
         needle = current.strip().lower().replace(" ", "_")
         starts = [z for z in time_zones() if z.lower().startswith(needle)]
@@ -327,12 +300,12 @@ class Digests(commands.Cog):
         return [app_commands.Choice(name=z, value=z) for z in (starts + inside)[:25]]
 
     @app_commands.command(name="unsubscribe", description="Stop this channel's digests")
-    @app_commands.default_permissions(manage_channels=True)
     @app_commands.guild_only()
-    async def unsubscribe(self, interaction: discord.Interaction) -> None:
-        if not await self._may_change(interaction):
-            return
-        removed = self.store.unsubscribe(interaction.channel_id or 0)
+    @app_commands.default_permissions(manage_channels=True)
+    @app_commands.check(in_a_server)
+    @app_commands.checks.has_permissions(manage_channels=True)
+    async def unsubscribe(self, interaction: discord.Interaction[BriefBot]) -> None:
+        removed = await asyncio.to_thread(self.store.unsubscribe, interaction.channel_id or 0)
         if removed is not None:
             self.scheduler.remove(removed.id)
         message = (
@@ -344,8 +317,9 @@ class Digests(commands.Cog):
 
     @app_commands.command(name="subscriptions", description="This server's digest subscriptions")
     @app_commands.guild_only()
-    async def subscriptions(self, interaction: discord.Interaction) -> None:
-        subs = self.store.subscriptions(interaction.guild_id)
+    @app_commands.check(in_a_server)
+    async def subscriptions(self, interaction: discord.Interaction[BriefBot]) -> None:
+        subs = await asyncio.to_thread(self.store.subscriptions, interaction.guild_id)
         if not subs:
             text = "No channel here gets digests yet: `/subscribe` in one."
         else:
@@ -358,18 +332,22 @@ class Digests(commands.Cog):
     @app_commands.command(name="digest", description="Post a theme digest now, or preview it")
     @app_commands.describe(preview="only you see it, and it does not count as the last digest")
     @app_commands.guild_only()
-    async def digest(self, interaction: discord.Interaction, preview: bool = False) -> None:
-        subscription = self.store.subscription_for_channel(interaction.channel_id or 0)
+    @app_commands.check(in_a_server)
+    async def digest(
+        self, interaction: discord.Interaction[BriefBot], preview: bool = False
+    ) -> None:
         if not preview and not interaction.permissions.manage_channels:
-            await interaction.response.send_message(
-                MANAGE_CHANNELS.replace("change digest subscriptions", "post a digest for all")
-                + " Use `preview: True` to see one yourself.",
-                ephemeral=True,
-                allowed_mentions=NO_MENTIONS,
-            )
-            return
+            # A post for the whole channel takes what /subscribe takes; a preview takes nothing.
+            raise app_commands.MissingPermissions(["manage_channels"])
+        subscription = await asyncio.to_thread(
+            self.store.subscription_for_channel, interaction.channel_id or 0
+        )
         await interaction.response.defer(ephemeral=preview, thinking=True)
-        previous = self.store.last_snapshot(subscription.id) if subscription else None
+        previous = (
+            await asyncio.to_thread(self.store.last_snapshot, subscription.id)
+            if subscription
+            else None
+        )
         topic = subscription.topic if subscription else None
         digest, charts = await asyncio.to_thread(self.make_digest, subscription, previous, topic)
         stamp = datetime.now(UTC).isoformat(timespec="seconds")
@@ -383,7 +361,9 @@ class Digests(commands.Cog):
             allowed_mentions=NO_MENTIONS,
         )
         if subscription is not None and not preview:
-            self.store.save_snapshot(subscription.id, marker, digest.snapshot.to_json())
+            await asyncio.to_thread(
+                self.store.save_snapshot, subscription.id, marker, digest.snapshot.to_json()
+            )
 
 
 async def setup(bot: BriefBot) -> None:
