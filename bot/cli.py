@@ -10,9 +10,15 @@ import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict
 from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
 
 from index.errors import BriefbotError, InputError
 from index.models import Document
+
+if TYPE_CHECKING:
+    from briefings.brief import Brief
+    from briefings.sources import SourceView
+    from index.library import Library
 
 log = logging.getLogger("briefbot")
 
@@ -71,23 +77,37 @@ def cmd_brief(args: argparse.Namespace) -> int:
         _library(args), " ".join(args.topic), k=args.k, source=args.source, since=args.since
     )
     if args.json:
-        _print_json(asdict(brief))
+        _print_json(brief_record(brief))
     else:
         print(brief_text(brief))
     return 0
 
 
-def cmd_sources(args: argparse.Namespace) -> int:
-    from briefings.render import quote_text, sources_text
+def brief_record(brief: Brief) -> dict[str, object]:
+    """``briefbot brief --json``: each quote in the shape search and digest use (``quote``)."""
+    return {
+        "topic": brief.topic,
+        "source": brief.source,
+        "since": brief.since,
+        "quotes": [{**q.to_json(), "score": round(q.score, 6)} for q in brief.quotes],
+    }
+
+
+def sources_view(library: Library, args: argparse.Namespace, stdin: TextIO) -> SourceView:
+    """What ``sources`` shows: a passage by id, or the one ``--text`` comes from (``-``: stdin)."""
     from briefings.sources import passage_sources, sources_for_text
 
     if (args.passage_id is None) == (args.text is None):
         raise InputError("name a passage (P42) or give --text TEXT (--text - reads stdin)")
     if args.text is not None:
-        text = sys.stdin.read() if args.text == "-" else args.text
-        view = sources_for_text(_library(args), text)
-    else:
-        view = passage_sources(_library(args), args.passage_id)
+        return sources_for_text(library, stdin.read() if args.text == "-" else args.text)
+    return passage_sources(library, args.passage_id)
+
+
+def cmd_sources(args: argparse.Namespace) -> int:
+    from briefings.render import quote_text, sources_text
+
+    view = sources_view(_library(args), args, sys.stdin)
     if args.json:
         _print_json(asdict(view))
     else:
@@ -294,6 +314,25 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return bench(quick=args.quick, as_json=args.json, workdir=workdir)
 
 
+# The options a command shares with its console twin (bot/console.py parses with these too).
+
+
+def add_brief_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("topic", nargs="*", help="what the brief is about")
+    parser.add_argument("--k", type=int, default=5, help="how many quotes (default 5)")
+    parser.add_argument("--source", help="only this site, author or document")
+    parser.add_argument("--since", help="only documents published on or after this date")
+
+
+def add_sources_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("passage_id", nargs="?", help="e.g. P42")
+    parser.add_argument("--text", help="a pasted quote or paragraph to find instead ('-': stdin)")
+
+
+def add_digest_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--topic", help="only passages about this topic")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="briefbot", description="Research briefings with verbatim, cited quotes."
@@ -313,16 +352,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_index)
 
     p = add("brief", "quote the corpus on a topic")
-    p.add_argument("topic", nargs="+")
-    p.add_argument("--k", type=int, default=5, help="how many quotes (default 5)")
-    p.add_argument("--source", help="only this site, author or document")
-    p.add_argument("--since", help="only documents published on or after this date")
+    add_brief_arguments(p)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_brief)
 
     p = add("sources", "where a passage comes from, and who else says the same")
-    p.add_argument("passage_id", nargs="?", help="e.g. P42")
-    p.add_argument("--text", help="a pasted quote or paragraph to find instead ('-': stdin)")
+    add_sources_arguments(p)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_sources)
 
@@ -347,7 +382,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="folder kept like a channel: the last digest's snapshot and every passage quoted "
         "(the next run covers what came since), and the two chart PNGs",
     )
-    p.add_argument("--topic", help="only passages about this topic")
+    add_digest_arguments(p)
     p.set_defaults(func=cmd_digest)
 
     p = add("themes", "cluster a JSONL file of documents into themes (one line per document)")

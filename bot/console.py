@@ -2,25 +2,27 @@
 
 from __future__ import annotations
 
+import argparse
+import io
 import shlex
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TextIO
+from typing import NoReturn, TextIO
 
+from bot.cli import add_brief_arguments, add_digest_arguments, add_sources_arguments, sources_view
 from briefings.brief import make_brief
 from briefings.corpus import corpus_overview
 from briefings.digest import DigestSnapshot
 from briefings.digest_build import build_digest
 from briefings.render import brief_text, corpus_text, digest_text, sources_text
-from briefings.sources import passage_sources
-from index.errors import BriefbotError
+from index.errors import BriefbotError, InputError
 from index.library import Library
 
 HELP = """Commands:
   /brief TOPIC [--k N] [--source S] [--since DATE]
       verbatim quotes on TOPIC, each with its source and passage id
-  /sources P<id>
-      where a passage comes from, its context, and other documents saying the same
+  /sources P<id>   or   /sources --text TEXT
+      where a passage (or a pasted quote) comes from, its context, and who else says the same
   /corpus
       the documents the index holds
   /digest [--preview] [--topic T]
@@ -30,31 +32,41 @@ HELP = """Commands:
   /quit        leave (Ctrl-D works too)"""
 
 
+class LineParser(argparse.ArgumentParser):
+    """One console command's options, defined by the CLI; a mistake is answered, never exits."""
+
+    def __init__(self, name: str, *adders: Callable[[argparse.ArgumentParser], None]) -> None:
+        super().__init__(prog=f"/{name}", add_help=False)
+        for add in adders:
+            add(self)
+
+    def error(self, message: str) -> NoReturn:
+        raise InputError(f"{message}\n{self.format_usage().strip()}")
+
+
+def _add_preview(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--preview", action="store_true", help="does not count as the session's last digest"
+    )
+
+
+BRIEF = LineParser("brief", add_brief_arguments)
+SOURCES = LineParser("sources", add_sources_arguments)
+DIGEST = LineParser("digest", add_digest_arguments, _add_preview)
+
+
 def _brief(library: Library, argv: list[str]) -> str:
-    topic: list[str] = []
-    options = {"--k": "5", "--source": None, "--since": None}
-    i = 0
-    while i < len(argv):
-        if argv[i] in options and i + 1 < len(argv):
-            options[argv[i]] = argv[i + 1]
-            i += 2
-        else:
-            topic.append(argv[i])
-            i += 1
-    k_text = options["--k"] or "5"
-    if not k_text.isdigit():
-        return f"error: --k takes a number, not {k_text!r}"
+    args = BRIEF.parse_intermixed_args(argv)
     brief = make_brief(
-        library, " ".join(topic), k=int(k_text), source=options["--source"],
-        since=options["--since"],
-    )  # fmt: skip
+        library, " ".join(args.topic), k=args.k, source=args.source, since=args.since
+    )
     return brief_text(brief)
 
 
 def _sources(library: Library, argv: list[str]) -> str:
-    if len(argv) != 1:
-        return "usage: /sources P<id>   (the id printed under each quote)"
-    return sources_text(passage_sources(library, argv[0]))
+    args = SOURCES.parse_args(argv)
+    # ``--text -`` would read the console's own input: the text is on the line instead.
+    return sources_text(sources_view(library, args, io.StringIO("")))
 
 
 @dataclass
@@ -65,17 +77,11 @@ class Session:
 
 
 def _digest(library: Library, argv: list[str], session: Session) -> str:
-    preview = "--preview" in argv
-    rest = [a for a in argv if a != "--preview"]
-    topic = None
-    if rest[:1] == ["--topic"] and len(rest) > 1:
-        topic, rest = " ".join(rest[1:]), []
-    if rest:
-        return "usage: /digest [--preview] [--topic TOPIC]"
-    if session.snapshot is not None and session.snapshot.topic != topic:
+    args = DIGEST.parse_args(argv)
+    if session.snapshot is not None and session.snapshot.topic != args.topic:
         session.snapshot = None  # another topic is another channel's digest
-    digest = build_digest(library, session.snapshot, topic=topic)
-    if not preview:
+    digest = build_digest(library, session.snapshot, topic=args.topic)
+    if not args.preview:
         session.snapshot = digest.snapshot
     return digest_text(digest).rstrip()
 

@@ -108,9 +108,11 @@ def test_brief_json_quotes_are_exact_substrings_of_their_documents(seeds_db: Pat
         d["doc_id"]: d
         for d in map(json.loads, run_cli("export", "--db", str(seeds_db)).stdout.splitlines())
     }
-    assert brief["quotes"]
+    assert brief["topic"] == "joint air patrol" and brief["quotes"]
     for q in brief["quotes"]:
-        assert export[q["doc_id"]]["text"][q["start"] : q["end"]] == q["text"]
+        assert "text" not in q  # "quote", as in search and digest
+        assert export[q["doc_id"]]["text"][q["start"] : q["end"]] == q["quote"]
+        assert q["passage_id"] in {p["passage_id"] for p in export[q["doc_id"]]["passages"]}
 
 
 @pytest.mark.parametrize(

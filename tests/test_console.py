@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 import sys
 
 import pexpect
@@ -68,3 +69,18 @@ def test_console_digest_is_the_channels_digest_and_the_next_one_says_nothing_is_
     assert "unknown command" not in result.stdout
     assert result.stdout.count("new document(s) in the last 7 days") == 2  # a preview counts not
     assert "nothing new since" in result.stdout
+
+
+def test_console_takes_the_command_lines_options_and_says_what_is_wrong(seeds_db, seeds_library):
+    passage = seeds_library.passage("P3")
+    result = console(
+        seeds_db,
+        "/brief --k many partnership",
+        "/brief partnership --since 2023-06 --k 1",
+        f"/sources --text {shlex.quote(passage.text[:80])}",
+    )
+    assert result.returncode == 0, result.stderr
+    assert "error: argument --k: invalid int value: 'many'" in result.stdout
+    assert "usage: /brief" in result.stdout
+    assert "Brief: partnership" in result.stdout
+    assert "P3 — " in result.stdout  # the pasted text is traced to its passage, as the CLI does
