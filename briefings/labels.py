@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import math
 import re
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
+from itertools import pairwise
 
 import numpy as np
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
@@ -128,6 +129,34 @@ def subject_words(texts_by_theme: Sequence[Sequence[str]]) -> frozenset[str]:
     return frozenset(w for w in common if spread[w] >= SUBJECT_THEME_SHARE * len(texts_by_theme))
 
 
+_VERB_MARKERS = frozenset("to will would can could should may might must shall cannot".split())
+_NOUN_MARKERS = frozenset(
+    "the a an this that these those its their his her our my your no each every".split()
+)
+
+
+def verb_like_words(texts: Sequence[str]) -> frozenset[str]:
+    """Lower-case words the corpus uses as bare verbs ("to respond", "will respond").
+
+    A word counts as a verb when it follows a modal once, or "to" twice (a preposition too: "to
+    power"), and more than twice as often as it follows a determiner: "Japan respond" is then a
+    clause, not a noun phrase, while "the power" keeps "balance of power" a phrase.
+    """
+    after_verb: defaultdict[str, float] = defaultdict(float)  # a modal counts 1, "to" 0.5
+    after_noun: Counter[str] = Counter()
+    for text in texts:
+        tokens = _TOKEN.findall(text)
+        for previous, word in pairwise(tokens):
+            if not word[:1].islower():
+                continue
+            marker = previous.lower()
+            if marker in _VERB_MARKERS:
+                after_verb[word] += 1 if marker != "to" else 0.5
+            elif marker in _NOUN_MARKERS:
+                after_noun[word] += 1
+    return frozenset(w for w, n in after_verb.items() if n >= 1 and n > 2 * after_noun[w])
+
+
 def theme_phrases(
     texts_by_theme: Sequence[Sequence[str]],
     *,
@@ -142,6 +171,7 @@ def theme_phrases(
     to its theme joins its c-TF-IDF score and MMR keeps the picked phrases apart.
     """
     subjects = subject_words(texts_by_theme)
+    verbs = verb_like_words([text for texts in texts_by_theme for text in texts])
     per_theme: list[Counter[str]] = []
     surfaces: dict[str, Counter[str]] = {}
     for texts in texts_by_theme:
@@ -166,7 +196,10 @@ def theme_phrases(
             (
                 (count * math.log(1.0 + mean_texts / df_all[key]), key)
                 for key, count in df.items()
-                if count >= min_df and key not in used and not _words(key) <= subjects
+                if count >= min_df
+                and key not in used
+                and not _words(key) <= subjects
+                and key.rsplit(" ", 1)[-1] not in verbs
             ),
             key=lambda pair: (-pair[0], -len(pair[1].split()), pair[1]),
         )[:SHORTLIST]

@@ -347,7 +347,8 @@ def _choose_k(
 ) -> tuple[int, np.ndarray]:
     """The fewest themes whose agreement is within one standard error of the best k's.
 
-    The one-standard-error rule keeps a k that is only noisily better from adding themes.
+    The one-standard-error rule (on paired differences, see :func:`_within_noise`) keeps a k
+    that is only noisily better from adding themes.
     Above ``LARGE_N`` rows, k is chosen on a seeded sample and the winner refined on all rows.
     """
     rng = np.random.default_rng(seed)
@@ -366,13 +367,25 @@ def _choose_k(
     if not candidates:
         return 1, _unit_rows(xs.mean(axis=0, keepdims=True))
     means = [float(np.mean(scores)) for _, _, scores in candidates]
-    best_scores = candidates[int(np.argmax(means))][2]
-    std_error = float(np.std(best_scores, ddof=1) / math.sqrt(len(best_scores)))
-    bar = max(means) - std_error
-    k, centroids, _ = next(c for c, m in zip(candidates, means, strict=True) if m >= bar - 1e-9)
+    best_scores = np.asarray(candidates[int(np.argmax(means))][2])
+    k, centroids, _ = next(c for c in candidates if _within_noise(np.asarray(c[2]), best_scores))
     if len(x) > len(xs):
         centroids, _ = _lloyd(x, centroids)
     return k, centroids
+
+
+def _within_noise(scores: np.ndarray, best: np.ndarray) -> bool:
+    """Whether ``scores`` fall short of ``best`` by no more than one standard error.
+
+    The error is that of the paired differences (the same perturbation under two values of k):
+    the perturbations differ in level — one view alone often agrees less than a subsample of
+    both — and that spread, the same for every k, is no evidence that two values of k differ.
+    """
+    if len(scores) != len(best) or len(best) < 2:
+        return bool(np.mean(scores) >= np.mean(best) - 1e-9)
+    diffs = scores - best
+    std_error = float(np.std(diffs, ddof=1) / math.sqrt(len(diffs)))
+    return float(np.mean(diffs)) >= -std_error - 1e-9
 
 
 def _merge_near_duplicates(x: np.ndarray, labels: np.ndarray, min_clusters: int) -> np.ndarray:
