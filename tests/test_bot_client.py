@@ -8,7 +8,7 @@ from urllib.parse import parse_qs, urlparse
 import discord
 import yarl
 
-from bot.client import EXTENSIONS, INVITE_PERMISSIONS, create_bot, invite_url, point_at_discord
+from bot.client import EXTENSIONS, create_bot, invite_url, point_at_discord
 from tests.conftest import run_cli
 from tests.discord_fixtures import APPLICATION_ID, test_settings
 
@@ -53,12 +53,18 @@ def test_the_bot_needs_no_privileged_intents():
     assert not (intents.members or intents.presences or intents.message_content)
 
 
-def test_invite_asks_for_the_minimal_permissions():
+def test_invite_asks_for_exactly_what_briefs_and_digests_need():
     query = parse_qs(urlparse(invite_url(APPLICATION_ID)).query)
     assert query["scope"] == ["bot applications.commands"]
     wanted = discord.Permissions(int(query["permissions"][0]))
-    assert wanted == INVITE_PERMISSIONS
-    assert wanted.embed_links and wanted.send_messages and not wanted.administrator
+    # read the channel, answer with embeds and chart files, find earlier digests in its history
+    assert wanted == discord.Permissions(
+        view_channel=True,
+        send_messages=True,
+        embed_links=True,
+        attach_files=True,
+        read_message_history=True,
+    )
 
 
 def test_settings_point_discord_py_at_another_discord():

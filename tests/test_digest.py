@@ -170,11 +170,13 @@ def test_charts_are_pngs_of_themes_by_sources_and_by_weeks(digest):
     assert all(len(row) == len(digest.weeks) for row in digest.growth)
 
 
-def test_console_text_shows_each_theme_and_its_citations(digest):
+def test_console_text_shows_each_theme_and_cites_every_quote_by_its_passage_id(digest):
     text = digest_text(digest)
     for theme in digest.themes:
         assert theme.label in text
-    assert "(P" in text
+    assert digest.quotes()
+    for quote in digest.quotes():
+        assert f"(P{quote.quote.passage_id})" in text
 
 
 def test_briefings_import_neither_discord_nor_apscheduler():

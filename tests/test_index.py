@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -141,29 +140,41 @@ def test_an_interrupted_run_leaves_the_previous_index_usable(tmp_path: Path) -> 
     assert hits and "gas" in hits[0].passage.text
 
 
-def test_a_killed_indexer_leaves_the_previous_index_usable(tmp_path: Path) -> None:
+def test_an_indexer_killed_mid_write_keeps_what_it_committed_and_none_of_the_rest(
+    tmp_path: Path,
+) -> None:
     corpus = write_corpus(tmp_path / "corpus")
     db = tmp_path / "i.db"
     build_index(db, [corpus], FakeEmbedder())
     before = passage_ids(db)
+    (corpus / "c.txt").write_text(
+        "Baltic ferries\n\nFerry operators added winter crossings between Tallinn and Helsinki.\n",
+        encoding="utf-8",
+    )
     many = tmp_path / "many.jsonl"
     with many.open("w", encoding="utf-8") as f:
-        for i in range(4000):
+        for i in range(300):
             f.write(json.dumps({"id": f"d{i}", "text": f"Document {i} on trade. " * 30}) + "\n")
-    env = {**os.environ, "BRIEFBOT_EMBEDDER": "fake", "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "bot", "index", "--db", str(db), str(many)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    time.sleep(2.0)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "BRIEFBOT_TEST_KILL_AT_INSERT": "500"}
+    command = [sys.executable, "-m", "tests.index_worker", str(db), str(corpus), str(many)]
+    killed = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr  # killed inside a write
+
     after = passage_ids(db)
     assert after["a.txt"] == before["a.txt"] and after["b.txt"] == before["b.txt"]
+    assert after["c.txt"]  # the file committed before the kill stays indexed
+    assert not any(doc_id.startswith("many.jsonl") or doc_id.startswith("d") for doc_id in after)
+    store = Store(db)
+    assert store.db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    store.close()
     hits = Library(Store(db), FakeEmbedder()).search("Northern Sea Route", k=1)
     assert hits and hits[0].document.doc_id == "b.txt"
+
+    finished = subprocess.run(
+        command, env={**env, "BRIEFBOT_TEST_KILL_AT_INSERT": ""}, capture_output=True, timeout=120
+    )
+    assert finished.returncode == 0, finished.stderr
+    assert len(passage_ids(db)) == 3 + 300  # the next run indexes what the killed one lost
 
 
 def test_an_open_library_sees_documents_indexed_after_it_opened(tmp_path: Path) -> None:
