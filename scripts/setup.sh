@@ -10,6 +10,7 @@ if [ ! -x .venv/bin/python ]; then
 fi
 # torch is pinned to the CPU build (2.13.0); an unpinned install would pull a 2 GB CUDA build.
 .venv/bin/python -m pip install --quiet --disable-pip-version-check "torch==2.13.0"
+# the dev extras: pytest and its plugins, and ruff and mypy, which .ci/run runs before the tests
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 
 # The local Discord (discord-digital-twin) that the end-to-end tests talk to.
