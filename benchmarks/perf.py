@@ -1,7 +1,7 @@
 """Speed at scale: search latency at 100k and 1M passages, ingestion, cold start, memory.
 
 Run as ``briefbot bench [--quick] [--json]`` or ``python -m benchmarks``. Large indexes are
-built from synthetic passages (``benchmarks.synthetic``) through ``Store.bulk_load`` and kept
+built from synthetic passages (``benchmarks.synthetic``) through ``benchmarks.bulk`` and kept
 in ``--workdir`` between runs; each index is served and measured in a fresh subprocess so that
 its peak RSS and cold load are the serving process's own. The full run writes
 ``benchmarks/results/perf.json``.
@@ -153,11 +153,11 @@ def prepare(db: str) -> dict[str, Any]:
     """Build the derived indexes (vector sidecar and its codes, tantivy) of a synthetic index."""
     from index.lexical import TantivyLexical
     from index.store import Store
-    from index.vectors import make_vector_index
+    from index.vectors import load_vectors, make_vector_index
 
     store = Store(db, create=False)
     snapshot: list[Any] = []
-    sidecar_s = _timed(lambda: snapshot.append(store.load_vectors_incremental(DIM)))
+    sidecar_s = _timed(lambda: snapshot.append(load_vectors(store, DIM)))
     codes_s = _timed(lambda: make_vector_index(snapshot[0].matrix, "auto"))
     tantivy_s = _timed(lambda: TantivyLexical(store))
     return {

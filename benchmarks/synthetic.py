@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from benchmarks.bulk import bulk_load
 from index.models import Document
 from index.pipeline import content_hash
 from index.store import NewPassage, Store
@@ -364,7 +365,7 @@ class SyntheticCorpus:
         """Bulk-load the corpus into ``store``, one transaction per batch; returns passages."""
         written = 0
         for documents, passages in self.batches(batch_documents=20_000):
-            written += store.bulk_load(documents, passages, defer_fts=defer_fts)
+            written += bulk_load(store, documents, passages, defer_fts=defer_fts)
         return written
 
     def query_vectors(self, count: int) -> np.ndarray:

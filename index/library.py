@@ -29,8 +29,8 @@ from index.search import (
     term_counts,
     top_items,
 )
-from index.store import Store, VectorSnapshot
-from index.vectors import VectorIndex, make_vector_index
+from index.store import Store
+from index.vectors import VectorIndex, VectorSnapshot, load_vectors, make_vector_index
 
 log = logging.getLogger(__name__)
 
@@ -201,9 +201,9 @@ class Library:
             generation = self.store.generation()
             if self._state is None or self._state.snapshot.generation != generation:
                 # Only passages new since the last snapshot are read from SQLite; large indexes
-                # are memory-mapped from a sidecar derived from the store (see Store).
+                # are memory-mapped from a sidecar derived from the store (index.vectors).
                 previous = None if self._state is None else self._state.snapshot
-                snapshot = self.store.load_vectors_incremental(self.embedder.dim, previous)
+                snapshot = load_vectors(self.store, self.embedder.dim, previous)
                 documents: Mapping[str, Document]
                 if self.store.counts()[0] <= EAGER_DOCUMENTS:
                     documents = {d.doc_id: d for d in self.store.documents()}

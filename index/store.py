@@ -1,17 +1,20 @@
-"""The only module that speaks SQL: documents, passages, vectors and the FTS5 index in SQLite."""
+"""The only module that speaks SQL: documents, passages, vectors and the FTS5 index in SQLite.
+
+Files derived from the store (the vector sidecar, the tantivy index) are not its business: they
+live beside their backends (``index/vectors.py``, ``index/lexical.py``), which read what they
+need through the queries here. Connections, transactions and migrations are ``index/sqlite.py``.
+"""
 
 from __future__ import annotations
 
 import json
 import logging
-import shutil
 import sqlite3
 import threading
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -19,9 +22,21 @@ import sqlite_utils
 
 from index.errors import IncompatibleIndex, IndexMissing
 from index.models import Document, Passage
-from index.tempfiles import remove_abandoned, temp_path
+from index.sqlite import Migration, connect, migrate, transaction, utc_now
+from index.vectors import sidecar_path
 
 log = logging.getLogger(__name__)
+
+# Ids bound in one statement: well under SQLite's limit on host parameters (32766; 999 before
+# SQLite 3.32).
+ID_BATCH = 500
+
+
+def id_batches(ids: Sequence[int] | np.ndarray) -> Iterator[tuple[list[int], str]]:
+    """``ids`` in groups small enough to bind, each with its ``?,?,...`` placeholder list."""
+    for start in range(0, len(ids), ID_BATCH):
+        batch = [int(i) for i in ids[start : start + ID_BATCH]]
+        yield batch, ",".join("?" * len(batch))
 
 
 def _migration_1(db: sqlite_utils.Database) -> None:
@@ -86,7 +101,7 @@ def _migration_3(db: sqlite_utils.Database) -> None:
 
 
 # Ordered migrations: index i brings the schema to version i + 1.
-MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (
+MIGRATIONS: tuple[Migration, ...] = (
     _migration_1,
     _migration_2,
     _migration_3,
@@ -94,7 +109,7 @@ MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
-def _document_row(doc: Document, path: str | None, content_hash: str, now: str) -> tuple:
+def document_row(doc: Document, path: str | None, content_hash: str, now: str) -> tuple:
     """The ``documents`` row of a document, in the table's column order."""
     return (
         doc.doc_id, doc.source_id, path, doc.title, json.dumps(list(doc.authors)),
@@ -103,14 +118,10 @@ def _document_row(doc: Document, path: str | None, content_hash: str, now: str) 
     )  # fmt: skip
 
 
-_INSERT_DOCUMENT = (
+INSERT_DOCUMENT = (
     "INSERT INTO documents(doc_id, source_id, path, title, authors, published, url, site, "
     "text, content_hash, indexed_at, page_starts) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)"
 )
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 @dataclass(frozen=True)
@@ -125,17 +136,6 @@ class NewPassage:
     vector: np.ndarray
 
 
-@dataclass(frozen=True)
-class VectorSnapshot:
-    """All passage vectors at one generation: row i of ``matrix`` is passage ``ids[i]``."""
-
-    generation: int
-    ids: np.ndarray  # int64
-    doc_index: np.ndarray  # int32, row → position in ``doc_ids``
-    doc_ids: tuple[str, ...]
-    matrix: np.ndarray  # float32, L2-normalised rows
-
-
 class Store:
     """A briefbot index in one SQLite file (WAL: one writer and many readers at a time)."""
 
@@ -145,36 +145,25 @@ class Store:
             raise IndexMissing(
                 f"no index at {self.path}: build one with `briefbot index PATH...` first"
             )
-        conn = sqlite3.connect(
-            self.path, isolation_level=None, check_same_thread=False, timeout=30.0
-        )
-        self.db = sqlite_utils.Database(conn)
+        self.db = connect(self.path)
         self._lock = threading.RLock()
         with self._lock:
-            if self.path != ":memory:":
-                self.db.execute("PRAGMA journal_mode=WAL")
-            self.db.execute("PRAGMA synchronous=NORMAL")
             self.db.execute("PRAGMA foreign_keys=ON")
-            self._migrate()
+            migrate(
+                self.db,
+                MIGRATIONS,
+                read_version=lambda _: self._schema_version(),
+                write_version=lambda _, version: self._set_meta("schema_version", str(version)),
+                name=self.path,
+                remedy="upgrade briefbot or rebuild the index",
+            )
 
     # -- schema and metadata -------------------------------------------------------------
 
-    def _migrate(self) -> None:
-        with self.db.atomic():
-            self.db.execute(
-                "CREATE TABLE IF NOT EXISTS index_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
-            )
-            current = int(self.meta("schema_version") or 0)
-            if current > SCHEMA_VERSION:
-                raise IncompatibleIndex(
-                    f"{self.path} has schema version {current}; this briefbot knows up to "
-                    f"{SCHEMA_VERSION}: upgrade briefbot or rebuild the index"
-                )
-            for version in range(current, SCHEMA_VERSION):
-                MIGRATIONS[version](self.db)
-                self._set_meta("schema_version", str(version + 1))
-            if current == 0:
-                self._set_meta("generation", "0")
+    def _schema_version(self) -> int:
+        if not self.db.table("index_meta").exists():
+            return 0
+        return int(self.meta("schema_version") or 0)
 
     def meta(self, key: str) -> str | None:
         row = self.db.execute("SELECT value FROM index_meta WHERE key = ?", [key]).fetchone()
@@ -193,7 +182,7 @@ class Store:
             stored_name, stored_dim = self.meta("model_name"), self.meta("dim")
             if stored_name is None:
                 if claim:
-                    with self.db.atomic():
+                    with transaction(self.db):
                         self._set_meta("model_name", name)
                         self._set_meta("dim", str(dim))
                 return
@@ -206,11 +195,10 @@ class Store:
 
     def clear(self) -> None:
         """Drop every document, passage and vector (``--rebuild``)."""
-        with self._lock, self.db.atomic():
+        with self.writing():
             for table in ("vectors", "passages_fts", "passages", "documents", "files"):
                 self.db.execute(f"DELETE FROM {table}")
             self.db.execute("DELETE FROM index_meta WHERE key IN ('model_name', 'dim')")
-            self._bump_generation()
 
     def generation(self) -> int:
         with self._lock:
@@ -220,11 +208,20 @@ class Store:
         with self._lock:
             return self.meta("updated_at")
 
+    @contextmanager
+    def writing(self) -> Iterator[sqlite_utils.Database]:
+        """One logical write in one transaction; readers see it as the next generation."""
+        with self._lock, transaction(self.db):
+            yield self.db
+            self._bump_generation()
+
     def _bump_generation(self) -> None:
+        # An upsert: a new index has no generation row until its first write (generation 0).
         self.db.execute(
-            "UPDATE index_meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'generation'"
+            "INSERT INTO index_meta(key, value) VALUES ('generation', '1') "
+            "ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1"
         )
-        self._set_meta("updated_at", _now())
+        self._set_meta("updated_at", utc_now())
 
     @contextmanager
     def read_snapshot(self) -> Iterator[None]:
@@ -281,7 +278,7 @@ class Store:
         Documents whose content hash is unchanged keep their passages (and passage ids);
         ``passages`` holds those of new or changed documents only.
         """
-        with self._lock, self.db.atomic():
+        with self.writing():
             old = self.document_hashes(path)
             keep = {doc.doc_id for doc, h in documents if old.get(doc.doc_id) == h}
             for doc_id in old.keys() - keep:
@@ -293,9 +290,8 @@ class Store:
                 "INSERT INTO files(path, sha256, size, indexed_at) VALUES (?,?,?,?) "
                 "ON CONFLICT(path) DO UPDATE SET sha256 = excluded.sha256, "
                 "size = excluded.size, indexed_at = excluded.indexed_at",
-                [path, sha256, size, _now()],
+                [path, sha256, size, utc_now()],
             )
-            self._bump_generation()
 
     def write_documents(
         self, path: str, documents: Sequence[tuple[Document, str]], passages: Sequence[NewPassage]
@@ -305,17 +301,16 @@ class Store:
         The file's own record is left alone, so the file still counts as changed until
         ``replace_file`` finishes it; an interrupted run resumes without re-encoding these.
         """
-        with self._lock, self.db.atomic():
+        with self.writing():
             self._insert_documents(path, documents, passages)
-            self._bump_generation()
 
     def _insert_documents(
         self, path: str, documents: Sequence[tuple[Document, str]], passages: Sequence[NewPassage]
     ) -> None:
-        now = _now()
+        now = utc_now()
         for doc, content_hash in documents:
             self._delete_document(doc.doc_id)  # replaced, or the same id came from elsewhere
-            self.db.execute(_INSERT_DOCUMENT, _document_row(doc, path, content_hash, now))
+            self.db.execute(INSERT_DOCUMENT, document_row(doc, path, content_hash, now))
         self._insert_passages(passages, {doc.doc_id: doc.title for doc, _ in documents})
 
     def _insert_passages(self, passages: Sequence[NewPassage], titles: dict[str, str]) -> None:
@@ -339,23 +334,20 @@ class Store:
             r[0]
             for r in self.db.execute("SELECT passage_id FROM passages WHERE doc_id = ?", [doc_id])
         ]
-        for start in range(0, len(ids), 500):
-            chunk = ids[start : start + 500]
-            marks = ",".join("?" * len(chunk))
-            self.db.execute(f"DELETE FROM passages_fts WHERE rowid IN ({marks})", chunk)
-            self.db.execute(f"DELETE FROM vectors WHERE passage_id IN ({marks})", chunk)
+        for batch, marks in id_batches(ids):
+            self.db.execute(f"DELETE FROM passages_fts WHERE rowid IN ({marks})", batch)
+            self.db.execute(f"DELETE FROM vectors WHERE passage_id IN ({marks})", batch)
         self.db.execute("DELETE FROM passages WHERE doc_id = ?", [doc_id])
         self.db.execute("DELETE FROM documents WHERE doc_id = ?", [doc_id])
 
     def delete_file(self, path: str) -> int:
         """Forget a file and its documents; returns how many documents went."""
-        with self._lock, self.db.atomic():
+        with self.writing():
             doc_ids = list(self.document_hashes(path))
             for doc_id in doc_ids:
                 self._delete_document(doc_id)
             self.db.execute("DELETE FROM files WHERE path = ?", [path])
-            self._bump_generation()
-            return len(doc_ids)
+        return len(doc_ids)
 
     # -- reads -----------------------------------------------------------------------------
 
@@ -418,13 +410,11 @@ class Store:
     def passages(self, passage_ids: Sequence[int]) -> dict[int, Passage]:
         found: dict[int, Passage] = {}
         with self._lock:
-            for start in range(0, len(passage_ids), 500):
-                chunk = list(passage_ids[start : start + 500])
-                marks = ",".join("?" * len(chunk))
+            for batch, marks in id_batches(passage_ids):
                 rows = self.db.execute(
                     f'SELECT passage_id, doc_id, start, "end", text FROM passages '
                     f"WHERE passage_id IN ({marks})",
-                    chunk,
+                    batch,
                 )
                 for row in rows:
                     found[row[0]] = self._passage(row)
@@ -445,32 +435,6 @@ class Store:
                 "SELECT vector FROM vectors WHERE passage_id = ?", [passage_id]
             ).fetchone()
             return None if row is None else np.frombuffer(row[0], dtype=np.float32).copy()
-
-    def load_vectors(self, dim: int) -> VectorSnapshot:
-        """Every passage vector, read in one snapshot."""
-        with self.read_snapshot():
-            generation = int(self.meta("generation") or 0)
-            doc_ids: list[str] = []
-            doc_pos: dict[str, int] = {}
-            n = self.db.execute("SELECT count(*) FROM passages").fetchone()[0]
-            ids = np.empty(n, np.int64)
-            doc_index = np.empty(n, np.int32)
-            matrix = np.empty((n, dim), np.float32)
-            rows = self.db.execute(
-                "SELECT p.passage_id, p.doc_id, v.vector FROM passages p "
-                "JOIN vectors v USING (passage_id) ORDER BY p.passage_id"
-            )
-            i = 0
-            for pid, doc_id, blob in rows:
-                ids[i] = pid
-                pos = doc_pos.get(doc_id)
-                if pos is None:
-                    pos = doc_pos[doc_id] = len(doc_ids)
-                    doc_ids.append(doc_id)
-                doc_index[i] = pos
-                matrix[i] = np.frombuffer(blob, dtype=np.float32)
-                i += 1
-            return VectorSnapshot(generation, ids[:i], doc_index[:i], tuple(doc_ids), matrix[:i])
 
     def lexical(
         self, match: str, limit: int, weights: tuple[float, float] = (1.0, 1.0)
@@ -527,108 +491,24 @@ class Store:
         with self._lock:
             self.db.close()
 
-    # -- bulk loading and derived data (vector sidecar, lexical sidecars) -------------------
-
-    def bulk_load(
-        self,
-        documents: Iterable[tuple[Document, str]],
-        passages: Iterable[NewPassage],
-        *,
-        defer_fts: bool = False,
-        batch_size: int = 20_000,
-    ) -> int:
-        """Append documents (with content hashes) and their passages in one transaction.
-
-        The supported path for large synthetic or pre-encoded corpora: ``executemany`` in
-        batches, ids assigned up front, FTS5 filled in bulk. With ``defer_fts`` the FTS5 table
-        is left to :meth:`ensure_fts` (a derived lexical index can serve meanwhile). Documents
-        must be new; returns how many passages were written.
-        """
-        now = _now()
-        written = 0
-        titles: dict[str, str] = {}
-
-        def title_of(doc_id: str) -> str:
-            title = titles.get(doc_id)
-            if title is None:
-                row = self.db.execute(
-                    "SELECT title FROM documents WHERE doc_id = ?", [doc_id]
-                ).fetchone()
-                title = titles[doc_id] = "" if row is None else str(row[0])
-            return title
-
-        def remember(doc: Document) -> Document:
-            titles[doc.doc_id] = doc.title
-            return doc
-
-        with self._lock, self.db.atomic():
-            self.db.conn.executemany(
-                _INSERT_DOCUMENT,
-                (
-                    _document_row(doc, doc.path, content_hash, now)
-                    for doc, content_hash in ((remember(d), h) for d, h in documents)
-                ),
-            )
-            row = self.db.execute(
-                "SELECT max(m) FROM (SELECT max(passage_id) AS m FROM passages UNION ALL "
-                "SELECT seq FROM sqlite_sequence WHERE name = 'passages')"
-            ).fetchone()
-            next_id = int(row[0] or 0) + 1
-            batch: list[NewPassage] = []
-
-            def flush() -> None:
-                nonlocal next_id, written
-                if not batch:
-                    return
-                ids = range(next_id, next_id + len(batch))
-                self.db.conn.executemany(
-                    'INSERT INTO passages(passage_id, doc_id, ord, start, "end", text) '
-                    "VALUES (?,?,?,?,?,?)",
-                    (
-                        (pid, p.doc_id, p.ord, p.start, p.end, p.text)
-                        for pid, p in zip(ids, batch, strict=True)
-                    ),
-                )
-                self.db.conn.executemany(
-                    "INSERT INTO vectors(passage_id, vector) VALUES (?, ?)",
-                    (
-                        (pid, np.ascontiguousarray(p.vector, dtype=np.float32).tobytes())
-                        for pid, p in zip(ids, batch, strict=True)
-                    ),
-                )
-                if not defer_fts:
-                    self.db.conn.executemany(
-                        "INSERT INTO passages_fts(rowid, title, text) VALUES (?, ?, ?)",
-                        (
-                            (pid, title_of(p.doc_id), p.text)
-                            for pid, p in zip(ids, batch, strict=True)
-                        ),
-                    )
-                next_id += len(batch)
-                written += len(batch)
-                batch.clear()
-
-            for passage in passages:
-                batch.append(passage)
-                if len(batch) >= batch_size:
-                    flush()
-            flush()
-            if defer_fts and written:
-                self._set_meta("fts_pending", "1")
-            self._bump_generation()
-        return written
+    # -- what derived indexes read (vector sidecar, tantivy) ------------------------------
 
     def fts_pending(self) -> bool:
-        """True while a deferred bulk load has left the FTS5 table incomplete."""
+        """True while a bulk load (``benchmarks/bulk.py``) has left the FTS5 table incomplete."""
         with self._lock:
             return self.meta("fts_pending") == "1"
+
+    def defer_fts(self) -> None:
+        """Mark the FTS5 table incomplete until :meth:`ensure_fts` fills it (bulk loads)."""
+        with self._lock, transaction(self.db):
+            self._set_meta("fts_pending", "1")
 
     def ensure_fts(self) -> None:
         """Fill the FTS5 table after a bulk load that deferred it (no-op otherwise)."""
         with self._lock:
             if not self.fts_pending():
                 return
-            with self.db.atomic():
+            with transaction(self.db):
                 self.db.execute("DELETE FROM passages_fts")
                 self.db.execute(
                     "INSERT INTO passages_fts(rowid, title, text) SELECT p.passage_id, d.title, "
@@ -673,10 +553,8 @@ class Store:
             if passage_ids is None:
                 yield from self.db.execute(query + " ORDER BY p.passage_id")
                 return
-            for start in range(0, len(passage_ids), 500):
-                chunk = [int(i) for i in passage_ids[start : start + 500]]
-                marks = ",".join("?" * len(chunk))
-                yield from self.db.execute(query + f" WHERE p.passage_id IN ({marks})", chunk)
+            for batch, marks in id_batches(passage_ids):
+                yield from self.db.execute(query + f" WHERE p.passage_id IN ({marks})", batch)
 
     def instance_id(self) -> str:
         """A random id given to this database once: derived data from another file with the
@@ -684,7 +562,7 @@ class Store:
         with self._lock:
             value = self.meta("instance_id")
             if value is None:
-                with self.db.atomic():
+                with transaction(self.db):
                     self.db.execute(
                         "INSERT OR IGNORE INTO index_meta(key, value) VALUES ('instance_id', ?)",
                         [uuid.uuid4().hex],
@@ -693,171 +571,33 @@ class Store:
             return str(value)
 
     def sidecar_path(self, suffix: str) -> Path | None:
-        """A folder beside the database for data derived from it; None for ``:memory:``."""
-        if self.path == ":memory:":
-            return None
-        return Path(self.path + suffix)
+        """A folder beside the database for data derived from it; None for ``:memory:``.
 
-    def load_vectors_incremental(
-        self, dim: int, previous: VectorSnapshot | None = None, *, sidecar_min: int = 50_000
-    ) -> VectorSnapshot:
-        """Every passage vector, reusing ``previous`` or the on-disk sidecar where they hold.
-
-        A sidecar (``<db>.vectors/g<generation>/``, float32 ``.npy`` files opened memory-mapped)
-        is written once the index has ``sidecar_min`` passages: a cold start then maps it
-        instead of decoding every BLOB, and a change reads only the BLOBs of new passages.
-        SQLite stays the truth: a sidecar is trusted only for the generation it is named after.
+        Where derived files go is ``index.vectors.sidecar_path``; this spelling stays for the
+        tantivy backend (``index/lexical.py``) until it calls that directly.
         """
-        root = self.sidecar_path(".vectors")
-        generation = self.generation()
-        if root is not None:
-            instance = self.instance_id()
-            cached = _read_vector_sidecar(root / f"g{generation}", generation, dim, instance)
-            if cached is not None:
-                return cached
-            if previous is None or previous.generation > generation:
-                previous = _newest_vector_sidecar(root, dim, generation, instance)
-        with self.read_snapshot():
-            generation = int(self.meta("generation") or 0)
-            rows = self.db.execute(
+        return sidecar_path(self.path, suffix)
+
+    def passage_documents(self) -> list[tuple[int, str]]:
+        """(passage_id, doc_id) of every passage, by passage id."""
+        with self._lock:
+            return self.db.execute(
                 "SELECT passage_id, doc_id FROM passages ORDER BY passage_id"
             ).fetchall()
-            ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
-            doc_ids: list[str] = []
-            doc_pos: dict[str, int] = {}
-            doc_index = np.empty(len(rows), np.int32)
-            for i, (_, doc_id) in enumerate(rows):
-                pos = doc_pos.get(doc_id)
-                if pos is None:
-                    pos = doc_pos[doc_id] = len(doc_ids)
-                    doc_ids.append(doc_id)
-                doc_index[i] = pos
-            del rows
-            target = None
-            matrix: np.ndarray
-            if root is not None and len(ids) >= sidecar_min:
-                remove_abandoned(root)
-                target = temp_path(root / f"g{generation}")
-                shutil.rmtree(target, ignore_errors=True)
-                target.mkdir(parents=True)
-                matrix = np.lib.format.open_memmap(
-                    target / "matrix.npy", mode="w+", dtype=np.float32, shape=(len(ids), dim)
+
+    def all_vectors(self) -> Iterator[bytes]:
+        """Every passage's vector (float32 bytes), by passage id."""
+        with self._lock:
+            for (blob,) in self.db.execute(
+                "SELECT v.vector FROM passages p JOIN vectors v USING (passage_id) "
+                "ORDER BY p.passage_id"
+            ):
+                yield blob
+
+    def vectors_of(self, passage_ids: Sequence[int] | np.ndarray) -> Iterator[tuple[int, bytes]]:
+        """(passage_id, vector as float32 bytes) of these passages, a batch at a time."""
+        with self._lock:
+            for batch, marks in id_batches(passage_ids):
+                yield from self.db.execute(
+                    f"SELECT passage_id, vector FROM vectors WHERE passage_id IN ({marks})", batch
                 )
-            else:
-                matrix = np.empty((len(ids), dim), np.float32)
-            fresh = np.ones(len(ids), dtype=bool)
-            if previous is not None and len(previous.ids) and previous.matrix.shape[1] == dim:
-                where = np.searchsorted(previous.ids, ids).clip(0, len(previous.ids) - 1)
-                kept = previous.ids[where] == ids
-                fresh = ~kept
-                rows_new = np.flatnonzero(kept)
-                for start in range(0, len(rows_new), 65_536):
-                    part = rows_new[start : start + 65_536]
-                    matrix[part] = previous.matrix[where[part]]
-            todo = np.flatnonzero(fresh)
-            if len(todo) == len(ids):
-                blobs = self.db.execute(
-                    "SELECT v.vector FROM passages p JOIN vectors v USING (passage_id) "
-                    "ORDER BY p.passage_id"
-                )
-                for i, (blob,) in enumerate(blobs):
-                    matrix[i] = np.frombuffer(blob, dtype=np.float32)
-            else:
-                for start in range(0, len(todo), 500):
-                    part = todo[start : start + 500]
-                    marks = ",".join("?" * len(part))
-                    found = dict(
-                        self.db.execute(
-                            f"SELECT passage_id, vector FROM vectors WHERE passage_id IN ({marks})",
-                            [int(ids[i]) for i in part],
-                        ).fetchall()
-                    )
-                    for i in part:
-                        matrix[i] = np.frombuffer(found[int(ids[i])], dtype=np.float32)
-            log.info(
-                "vectors at generation %d: %d reused, %d read from SQLite",
-                generation,
-                len(ids) - len(todo),
-                len(todo),
-            )
-            snapshot = VectorSnapshot(generation, ids, doc_index, tuple(doc_ids), matrix)
-        if target is None or root is None:
-            return snapshot
-        return _publish_vector_sidecar(root, target, snapshot, dim, self.instance_id())
-
-
-_SIDECAR_FORMAT = 1
-
-
-def _read_vector_sidecar(
-    folder: Path, generation: int, dim: int, instance: str
-) -> VectorSnapshot | None:
-    """The sidecar in ``folder`` memory-mapped, or None when it is missing or does not fit."""
-    try:
-        meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
-        found = (meta.get("format"), meta.get("instance"), meta.get("generation"), meta.get("dim"))
-        if found != (_SIDECAR_FORMAT, instance, generation, dim):
-            return None
-        matrix = np.load(folder / "matrix.npy", mmap_mode="r")
-        ids = np.load(folder / "ids.npy")
-        doc_index = np.load(folder / "doc_index.npy")
-        doc_ids = tuple(json.loads((folder / "doc_ids.json").read_text(encoding="utf-8")))
-    except (OSError, ValueError, KeyError) as exc:
-        log.debug("vector sidecar %s unusable: %s", folder, exc)
-        return None
-    if matrix.shape != (len(ids), dim) or len(doc_index) != len(ids):
-        return None
-    return VectorSnapshot(generation, ids, doc_index, doc_ids, matrix)
-
-
-def _newest_vector_sidecar(
-    root: Path, dim: int, below: int, instance: str
-) -> VectorSnapshot | None:
-    """The newest complete sidecar older than generation ``below`` (a base to update from)."""
-    if not root.is_dir():
-        return None
-    generations = sorted(
-        (int(p.name[1:]) for p in root.iterdir() if p.name[1:].isdigit() and p.name[0] == "g"),
-        reverse=True,
-    )
-    for generation in generations:
-        if generation < below:
-            found = _read_vector_sidecar(root / f"g{generation}", generation, dim, instance)
-            if found is not None:
-                return found
-    return None
-
-
-def _publish_vector_sidecar(
-    root: Path, target: Path, snapshot: VectorSnapshot, dim: int, instance: str
-) -> VectorSnapshot:
-    """Finish ``target``, rename it to its generation's name, drop older ones; map it back."""
-    matrix = snapshot.matrix
-    if isinstance(matrix, np.memmap):
-        matrix.flush()
-    np.save(target / "ids.npy", snapshot.ids)
-    np.save(target / "doc_index.npy", snapshot.doc_index)
-    (target / "doc_ids.json").write_text(json.dumps(list(snapshot.doc_ids)), encoding="utf-8")
-    (target / "meta.json").write_text(
-        json.dumps(
-            {
-                "format": _SIDECAR_FORMAT,
-                "instance": instance,
-                "generation": snapshot.generation,
-                "dim": dim,
-            }
-        ),
-        encoding="utf-8",
-    )
-    final = root / f"g{snapshot.generation}"
-    if final.exists() and _read_vector_sidecar(final, snapshot.generation, dim, instance) is None:
-        shutil.rmtree(final, ignore_errors=True)  # left by another database or a crash
-    try:
-        target.rename(final)
-    except OSError:  # another process published the same generation first: use theirs
-        shutil.rmtree(target, ignore_errors=True)
-    for old in root.iterdir():
-        name = old.name
-        if name[:1] == "g" and name[1:].isdigit() and int(name[1:]) < snapshot.generation:
-            shutil.rmtree(old, ignore_errors=True)  # open maps of it stay valid on POSIX
-    return _read_vector_sidecar(final, snapshot.generation, dim, instance) or snapshot

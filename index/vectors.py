@@ -8,20 +8,29 @@ shortlist exactly in float32 (recall@10 vs exact 1.0 in the benchmark), and keep
 numpy for small in-memory ones. The float16 copy is cached beside the sidecar matrix; serving
 then keeps ~0.8 GB resident at 1M instead of the 1.5 GB float32 matrix.
 ``vector_backend_trials`` in ``benchmarks/results/perf.json`` holds the latest comparison.
+
+This module owns every file derived from the store's vectors: the sidecar (the matrix, its ids
+and documents, one folder per generation) and the backends' caches kept in the same folder.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import os
+import shutil
 import warnings
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
 from index.tempfiles import remove_abandoned, temp_path
+
+if TYPE_CHECKING:
+    from index.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -289,3 +298,184 @@ def make_vector_index(matrix: np.ndarray, backend: str = "auto") -> VectorIndex:
     if backend == "int8":
         return _cached_int8(matrix)
     raise ValueError(f"unknown vector backend {backend!r}")
+
+
+# -- the vector sidecar: the store's vectors as memory-mapped files -------------------------
+
+
+@dataclass(frozen=True)
+class VectorSnapshot:
+    """All passage vectors at one generation: row i of ``matrix`` is passage ``ids[i]``."""
+
+    generation: int
+    ids: np.ndarray  # int64
+    doc_index: np.ndarray  # int32, row → position in ``doc_ids``
+    doc_ids: tuple[str, ...]
+    matrix: np.ndarray  # float32, L2-normalised rows
+
+
+_SIDECAR_FORMAT = 1
+SIDECAR_MIN = 50_000  # passages from which a sidecar is written
+
+
+def sidecar_path(db_path: str, suffix: str) -> Path | None:
+    """A folder beside the database for data derived from it; None for ``:memory:``."""
+    if db_path == ":memory:":
+        return None
+    return Path(db_path + suffix)
+
+
+def _document_positions(rows: list[tuple[int, str]]) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Passage ids, each row's position in the document list, and that list (first seen)."""
+    ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+    doc_ids: list[str] = []
+    doc_pos: dict[str, int] = {}
+    doc_index = np.empty(len(rows), np.int32)
+    for i, (_, doc_id) in enumerate(rows):
+        pos = doc_pos.get(doc_id)
+        if pos is None:
+            pos = doc_pos[doc_id] = len(doc_ids)
+            doc_ids.append(doc_id)
+        doc_index[i] = pos
+    return ids, doc_index, doc_ids
+
+
+def load_vectors(
+    store: Store,
+    dim: int,
+    previous: VectorSnapshot | None = None,
+    *,
+    sidecar_min: int = SIDECAR_MIN,
+) -> VectorSnapshot:
+    """Every passage vector, reusing ``previous`` or the on-disk sidecar where they hold.
+
+    A sidecar (``<db>.vectors/g<generation>/``, float32 ``.npy`` files opened memory-mapped)
+    is written once the index has ``sidecar_min`` passages: a cold start then maps it
+    instead of decoding every BLOB, and a change reads only the BLOBs of new passages.
+    SQLite stays the truth: a sidecar is trusted only for the generation it is named after.
+    """
+    root = sidecar_path(store.path, ".vectors")
+    generation = store.generation()
+    if root is not None:
+        instance = store.instance_id()
+        cached = _read_sidecar(root / f"g{generation}", generation, dim, instance)
+        if cached is not None:
+            return cached
+        if previous is None or previous.generation > generation:
+            previous = _newest_sidecar(root, dim, generation, instance)
+    with store.read_snapshot():
+        generation = store.generation()
+        rows = store.passage_documents()
+        ids, doc_index, doc_ids = _document_positions(rows)
+        del rows
+        target = None
+        matrix: np.ndarray
+        if root is not None and len(ids) >= sidecar_min:
+            remove_abandoned(root)
+            target = temp_path(root / f"g{generation}")
+            shutil.rmtree(target, ignore_errors=True)
+            target.mkdir(parents=True)
+            matrix = np.lib.format.open_memmap(
+                target / "matrix.npy", mode="w+", dtype=np.float32, shape=(len(ids), dim)
+            )
+        else:
+            matrix = np.empty((len(ids), dim), np.float32)
+        fresh = np.ones(len(ids), dtype=bool)
+        if previous is not None and len(previous.ids) and previous.matrix.shape[1] == dim:
+            where = np.searchsorted(previous.ids, ids).clip(0, len(previous.ids) - 1)
+            kept = previous.ids[where] == ids
+            fresh = ~kept
+            rows_new = np.flatnonzero(kept)
+            for start in range(0, len(rows_new), 65_536):
+                part = rows_new[start : start + 65_536]
+                matrix[part] = previous.matrix[where[part]]
+        todo = np.flatnonzero(fresh)
+        if len(todo) == len(ids):
+            for i, blob in enumerate(store.all_vectors()):
+                matrix[i] = np.frombuffer(blob, dtype=np.float32)
+        else:
+            row_of = {int(ids[i]): int(i) for i in todo}
+            for passage_id, blob in store.vectors_of(ids[todo]):
+                matrix[row_of.pop(passage_id)] = np.frombuffer(blob, dtype=np.float32)
+            if row_of:
+                raise LookupError(f"passages without a vector: {sorted(row_of)[:5]}")
+        log.info(
+            "vectors at generation %d: %d reused, %d read from SQLite",
+            generation,
+            len(ids) - len(todo),
+            len(todo),
+        )
+        snapshot = VectorSnapshot(generation, ids, doc_index, tuple(doc_ids), matrix)
+    if target is None or root is None:
+        return snapshot
+    return _publish_sidecar(root, target, snapshot, dim, store.instance_id())
+
+
+def _read_sidecar(folder: Path, generation: int, dim: int, instance: str) -> VectorSnapshot | None:
+    """The sidecar in ``folder`` memory-mapped, or None when it is missing or does not fit."""
+    try:
+        meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
+        found = (meta.get("format"), meta.get("instance"), meta.get("generation"), meta.get("dim"))
+        if found != (_SIDECAR_FORMAT, instance, generation, dim):
+            return None
+        matrix = np.load(folder / "matrix.npy", mmap_mode="r")
+        ids = np.load(folder / "ids.npy")
+        doc_index = np.load(folder / "doc_index.npy")
+        doc_ids = tuple(json.loads((folder / "doc_ids.json").read_text(encoding="utf-8")))
+    except (OSError, ValueError, KeyError) as exc:
+        log.debug("vector sidecar %s unusable: %s", folder, exc)
+        return None
+    if matrix.shape != (len(ids), dim) or len(doc_index) != len(ids):
+        return None
+    return VectorSnapshot(generation, ids, doc_index, doc_ids, matrix)
+
+
+def _newest_sidecar(root: Path, dim: int, below: int, instance: str) -> VectorSnapshot | None:
+    """The newest complete sidecar older than generation ``below`` (a base to update from)."""
+    if not root.is_dir():
+        return None
+    generations = sorted(
+        (int(p.name[1:]) for p in root.iterdir() if p.name[1:].isdigit() and p.name[0] == "g"),
+        reverse=True,
+    )
+    for generation in generations:
+        if generation < below:
+            found = _read_sidecar(root / f"g{generation}", generation, dim, instance)
+            if found is not None:
+                return found
+    return None
+
+
+def _publish_sidecar(
+    root: Path, target: Path, snapshot: VectorSnapshot, dim: int, instance: str
+) -> VectorSnapshot:
+    """Finish ``target``, rename it to its generation's name, drop older ones; map it back."""
+    matrix = snapshot.matrix
+    if isinstance(matrix, np.memmap):
+        matrix.flush()
+    np.save(target / "ids.npy", snapshot.ids)
+    np.save(target / "doc_index.npy", snapshot.doc_index)
+    (target / "doc_ids.json").write_text(json.dumps(list(snapshot.doc_ids)), encoding="utf-8")
+    (target / "meta.json").write_text(
+        json.dumps(
+            {
+                "format": _SIDECAR_FORMAT,
+                "instance": instance,
+                "generation": snapshot.generation,
+                "dim": dim,
+            }
+        ),
+        encoding="utf-8",
+    )
+    final = root / f"g{snapshot.generation}"
+    if final.exists() and _read_sidecar(final, snapshot.generation, dim, instance) is None:
+        shutil.rmtree(final, ignore_errors=True)  # left by another database or a crash
+    try:
+        target.rename(final)
+    except OSError:  # another process published the same generation first: use theirs
+        shutil.rmtree(target, ignore_errors=True)
+    for old in root.iterdir():
+        name = old.name
+        if name[:1] == "g" and name[1:].isdigit() and int(name[1:]) < snapshot.generation:
+            shutil.rmtree(old, ignore_errors=True)  # open maps of it stay valid on POSIX
+    return _read_sidecar(final, snapshot.generation, dim, instance) or snapshot

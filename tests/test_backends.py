@@ -7,12 +7,20 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from benchmarks.bulk import bulk_load
 from index.embedding import FakeEmbedder
 from index.lexical import FtsLexical, TantivyLexical, make_lexical_index
 from index.models import Document
 from index.pipeline import content_hash
 from index.store import NewPassage, Store
-from index.vectors import HalfVectorIndex, Int8VectorIndex, NumpyVectorIndex, make_vector_index
+from index.vectors import (
+    HalfVectorIndex,
+    Int8VectorIndex,
+    NumpyVectorIndex,
+    VectorSnapshot,
+    load_vectors,
+    make_vector_index,
+)
 
 ARTICLES = {
     "pipes": (
@@ -67,7 +75,7 @@ def _rows(embedder: FakeEmbedder, doc_ids: list[str]):
 def store(tmp_path: Path, fake_embedder: FakeEmbedder) -> Store:
     store = Store(tmp_path / "index.db")
     store.check_model(fake_embedder.name, fake_embedder.dim, claim=True)
-    store.bulk_load(*_rows(fake_embedder, ["pipes", "chips", "wheat"]))
+    bulk_load(store, *_rows(fake_embedder, ["pipes", "chips", "wheat"]))
     return store
 
 
@@ -214,7 +222,7 @@ def test_bulk_load_with_deferred_fts_is_searchable_once_fts_is_filled(
     tmp_path: Path, fake_embedder: FakeEmbedder
 ) -> None:
     store = Store(tmp_path / "deferred.db")
-    store.bulk_load(*_rows(fake_embedder, ["wheat", "rates"]), defer_fts=True)
+    bulk_load(store, *_rows(fake_embedder, ["wheat", "rates"]), defer_fts=True)
     assert store.fts_pending()
     assert _ids(FtsLexical(store).search("wheat harvest", 3))  # the backend fills it first
     assert not store.fts_pending()
@@ -232,9 +240,25 @@ def test_a_bulk_loaded_index_is_searchable_through_the_library(
         assert hit.document.text[hit.passage.start : hit.passage.end] == hit.passage.text
     # bulk loads append: ids continue after what is there
     before = max(store.passage_ids())
-    store.bulk_load(*_rows(fake_embedder, ["rates"]))
+    bulk_load(store, *_rows(fake_embedder, ["rates"]))
     assert min(p.passage_id for p in store.passages_of("rates")) > before
     assert library.search("interest rates", k=1)[0].document.doc_id == "rates"
+
+
+def _vectors_in_sqlite(store: Store, dim: int) -> VectorSnapshot:
+    """Every passage vector read straight from SQLite: what a sidecar must agree with."""
+    rows = store.db.execute(
+        "SELECT p.passage_id, p.doc_id, v.vector FROM passages p "
+        "JOIN vectors v USING (passage_id) ORDER BY p.passage_id"
+    ).fetchall()
+    doc_ids = list(dict.fromkeys(doc_id for _, doc_id, _ in rows))
+    return VectorSnapshot(
+        store.generation(),
+        np.array([pid for pid, _, _ in rows], np.int64),
+        np.array([doc_ids.index(doc_id) for _, doc_id, _ in rows], np.int32),
+        tuple(doc_ids),
+        np.array([np.frombuffer(blob, np.float32) for *_, blob in rows]).reshape(-1, dim),
+    )
 
 
 def _same_snapshot(a, b) -> None:
@@ -247,23 +271,23 @@ def _same_snapshot(a, b) -> None:
 def test_vector_sidecar_is_memory_mapped_and_updated_incrementally(
     store: Store, fake_embedder: FakeEmbedder
 ) -> None:
-    first = store.load_vectors_incremental(fake_embedder.dim, sidecar_min=0)
+    first = load_vectors(store, fake_embedder.dim, sidecar_min=0)
     assert isinstance(first.matrix, np.memmap)
-    _same_snapshot(first, store.load_vectors(fake_embedder.dim))
+    _same_snapshot(first, _vectors_in_sqlite(store, fake_embedder.dim))
 
     store.replace_file("rates.txt", "h1", 1, *_rows(fake_embedder, ["rates"]))
     store.db.execute("UPDATE documents SET path = 'chips.txt' WHERE doc_id = 'chips'")
     store.delete_file("chips.txt")
-    updated = store.load_vectors_incremental(fake_embedder.dim, first, sidecar_min=0)
-    _same_snapshot(updated, store.load_vectors(fake_embedder.dim))
+    updated = load_vectors(store, fake_embedder.dim, first, sidecar_min=0)
+    _same_snapshot(updated, _vectors_in_sqlite(store, fake_embedder.dim))
     # a cold open maps the sidecar of the current generation; older ones are gone
-    cold = store.load_vectors_incremental(fake_embedder.dim, sidecar_min=0)
+    cold = load_vectors(store, fake_embedder.dim, sidecar_min=0)
     _same_snapshot(cold, updated)
     assert [p.name for p in Path(store.path + ".vectors").iterdir()] == [f"g{store.generation()}"]
 
 
 def test_small_indexes_keep_vectors_in_memory(store: Store, fake_embedder: FakeEmbedder) -> None:
-    snapshot = store.load_vectors_incremental(fake_embedder.dim)
+    snapshot = load_vectors(store, fake_embedder.dim)
     assert not isinstance(snapshot.matrix, np.memmap)
     assert not Path(store.path + ".vectors").exists()
 
@@ -304,12 +328,12 @@ def test_derived_indexes_of_a_deleted_database_are_not_reused_by_its_successor(
 ) -> None:
     def make(doc_ids: list[str]) -> Store:
         store = Store(tmp_path / "same.db")
-        store.bulk_load(*_rows(fake_embedder, doc_ids))
+        bulk_load(store, *_rows(fake_embedder, doc_ids))
         return store
 
     old = make(["pipes", "chips"])
     TantivyLexical(old)
-    old.load_vectors_incremental(fake_embedder.dim, sidecar_min=0)
+    load_vectors(old, fake_embedder.dim, sidecar_min=0)
     old.close()
     for leftover in tmp_path.glob("same.db-*"):
         leftover.unlink()
@@ -317,8 +341,8 @@ def test_derived_indexes_of_a_deleted_database_are_not_reused_by_its_successor(
     new = make(["wheat", "rates"])  # same path, same generation, other passages
     assert _ids(TantivyLexical(new).search("drought", 3))
     assert TantivyLexical(new).search("pipeline", 3) == []
-    snapshot = new.load_vectors_incremental(fake_embedder.dim, sidecar_min=0)
-    _same_snapshot(snapshot, new.load_vectors(fake_embedder.dim))
+    snapshot = load_vectors(new, fake_embedder.dim, sidecar_min=0)
+    _same_snapshot(snapshot, _vectors_in_sqlite(new, fake_embedder.dim))
     assert isinstance(snapshot.matrix, np.memmap)  # the old folder was replaced, not kept
 
 
@@ -370,7 +394,7 @@ def test_a_sidecar_build_removes_what_an_interrupted_build_left_behind(
     (crashed / "matrix.npy").write_bytes(b"\0" * 4096)
     building = root / f"g1.tmp{os.getppid()}"  # another process still at work: left alone
     building.mkdir()
-    store.load_vectors_incremental(fake_embedder.dim, sidecar_min=0)
+    load_vectors(store, fake_embedder.dim, sidecar_min=0)
     assert sorted(p.name for p in root.iterdir()) == sorted(
         [f"g{store.generation()}", building.name]
     )

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import sqlite_utils
 
+from benchmarks.bulk import bulk_load
 from index.models import Document
 from index.pipeline import content_hash
 from index.store import MIGRATIONS, SCHEMA_VERSION, NewPassage, Store
@@ -73,7 +74,7 @@ def test_bulk_loaded_documents_keep_their_page_starts(tmp_path: Path) -> None:
     store = Store(tmp_path / "i.db")
     doc = Document("d", "d.pdf", "One.\n\nTwo.", page_starts=(0, 6))
 
-    store.bulk_load([(doc, content_hash(doc))], [])
+    bulk_load(store, [(doc, content_hash(doc))], [])
 
     assert store.documents()[0].page_starts == (0, 6)
 
