@@ -3,6 +3,9 @@
 Every method is one logical write in one transaction. The ledger, keyed by (subscription,
 period), is what makes digests exactly-once: "sending" is committed before a post and "sent" after
 it, so a crash leaves a "sending" row that tells the next start-up to look at the channel first.
+Connections, transactions, migrations and timestamps work as the index's (``index/sqlite.py``).
+Queries stay plain SQL on the connection: they are short, and sqlite-utils' table helpers do not
+express the ledger's conditional upserts.
 """
 
 from __future__ import annotations
@@ -13,10 +16,11 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from enum import Enum, StrEnum
 from pathlib import Path
 from typing import Any
+
+from index.sqlite import connect, migrate, script, transaction, utc_now
 
 
 class LedgerStatus(StrEnum):
@@ -38,8 +42,9 @@ class QuietWeeks(StrEnum):
     SKIP = "skip"  # nothing is posted
 
 
+# Ordered migrations: index i brings the schema (``PRAGMA user_version``) to version i + 1.
 _MIGRATIONS = (
-    """
+    script("""
     CREATE TABLE subscriptions (
         id INTEGER PRIMARY KEY,
         guild_id INTEGER NOT NULL,
@@ -70,16 +75,12 @@ _MIGRATIONS = (
         snapshot TEXT NOT NULL,
         created_at TEXT NOT NULL
     );
-    """,
+    """),
     # A failed post is retried with backoff: how many tries a period has had.
-    "ALTER TABLE ledger ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0",
+    script("ALTER TABLE ledger ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0"),
     # A week with nothing new: one short post, or no post at all.
-    "ALTER TABLE subscriptions ADD COLUMN quiet TEXT NOT NULL DEFAULT 'post'",
+    script("ALTER TABLE subscriptions ADD COLUMN quiet TEXT NOT NULL DEFAULT 'post'"),
 )
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 @dataclass(frozen=True)
@@ -138,15 +139,12 @@ class DigestStore:
 
     def __init__(self, path: str | Path) -> None:
         self.path = str(path)
-        self._conn = sqlite3.connect(
-            self.path, isolation_level=None, check_same_thread=False, timeout=30.0
-        )
+        self._db = connect(self.path, synchronous="FULL")  # the ledger must survive a power cut
+        self._conn = self._db.conn
         self._conn.row_factory = sqlite3.Row
         self._lock = threading.RLock()
-        if self.path != ":memory:":
-            self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute("PRAGMA synchronous=FULL")  # the ledger must survive a power cut
-        self._migrate()
+        with self._lock:
+            migrate(self._db, _MIGRATIONS, name=f"the digest store {self.path}")
 
     def close(self) -> None:
         with self._lock:
@@ -154,23 +152,8 @@ class DigestStore:
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._conn
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
-            self._conn.execute("COMMIT")
-
-    def _migrate(self) -> None:
-        with self._transaction() as db:
-            version = db.execute("PRAGMA user_version").fetchone()[0]
-            for number, script in enumerate(_MIGRATIONS[version:], start=version + 1):
-                for statement in script.split(";"):
-                    if statement.strip():
-                        db.execute(statement)
-                db.execute(f"PRAGMA user_version = {number}")
+        with self._lock, transaction(self._db):
+            yield self._conn
 
     # -- subscriptions ---------------------------------------------------------------------
 
@@ -193,7 +176,7 @@ class DigestStore:
         now: str | None = None,
     ) -> tuple[Subscription, bool]:
         """Create the channel's subscription or update it (un-pausing it); True when created."""
-        stamp = now or _now()
+        stamp = now or utc_now()
         with self._transaction() as db:
             existing = db.execute(
                 "SELECT id FROM subscriptions WHERE channel_id = ?", [channel_id]
@@ -258,7 +241,7 @@ class DigestStore:
         with self._transaction() as db:
             db.execute(
                 "UPDATE subscriptions SET paused_reason = ?, updated_at = ? WHERE id = ?",
-                [reason, _now(), subscription_id],
+                [reason, utc_now(), subscription_id],
             )
 
     # -- ledger ----------------------------------------------------------------------------
@@ -308,12 +291,12 @@ class DigestStore:
                 "VALUES (?, ?, 'sending', ?, ?) ON CONFLICT (subscription_id, period) DO UPDATE "
                 "SET status = 'sending', snapshot = excluded.snapshot, detail = NULL, "
                 "updated_at = excluded.updated_at",
-                [subscription_id, period, json.dumps(snapshot) if snapshot else None, _now()],
+                [subscription_id, period, json.dumps(snapshot) if snapshot else None, utc_now()],
             )
 
     def mark_sent(self, subscription_id: int, period: str, message_id: int | None) -> None:
         """Record the post, and make its snapshot the one the next digest compares with."""
-        stamp = _now()
+        stamp = utc_now()
         with self._transaction() as db:
             row = db.execute(
                 "SELECT snapshot FROM ledger WHERE subscription_id = ? AND period = ?",
@@ -342,7 +325,7 @@ class DigestStore:
                 "INSERT INTO ledger (subscription_id, period, status, detail, updated_at) "
                 "VALUES (?, ?, 'sent', ?, ?) ON CONFLICT (subscription_id, period) DO UPDATE "
                 "SET status = 'sent', detail = excluded.detail, updated_at = excluded.updated_at",
-                [subscription_id, period, SKIPPED_DETAIL, _now()],
+                [subscription_id, period, SKIPPED_DETAIL, utc_now()],
             )
 
     def mark_failed(
@@ -355,7 +338,7 @@ class DigestStore:
         now: str | None = None,
     ) -> None:
         """Record a post that did not happen; ``pause`` also pauses the subscription."""
-        stamp = now or _now()
+        stamp = now or utc_now()
         with self._transaction() as db:
             db.execute(
                 "INSERT INTO ledger (subscription_id, period, status, detail, updated_at, "
@@ -397,5 +380,5 @@ class DigestStore:
                 "VALUES (?, ?, ?, ?) ON CONFLICT (subscription_id) DO UPDATE SET "
                 "period = excluded.period, snapshot = excluded.snapshot, "
                 "created_at = excluded.created_at",
-                [subscription_id, period, json.dumps(snapshot), _now()],
+                [subscription_id, period, json.dumps(snapshot), utc_now()],
             )
