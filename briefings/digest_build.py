@@ -655,7 +655,9 @@ def build_digest(
     since, period_docs = period_documents(
         scope.doc_ids, scope.published, scope.indexed_at, previous, moment
     )
-    doc_flags = np.isin(np.asarray(scope.doc_ids, dtype=object), list(period_docs))
+    # A set, not np.isin: on object arrays numpy compares every pair (125k² at 1M passages).
+    new_docs = set(period_docs)
+    doc_flags = np.fromiter((d in new_docs for d in scope.doc_ids), bool, len(scope.doc_ids))
     in_period = doc_flags[scope.doc_of] if len(period_docs) else np.zeros(len(scope), bool)
     themes = map_themes(library, scope, in_period, previous, topic)
     return assemble(
