@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TextIO
 
 import numpy as np
+from tqdm import tqdm
 
 from index import ingest
 from index.chunking import chunk_text
@@ -85,34 +86,13 @@ class IndexReport:
         return ", ".join(parts) + f" in {self.seconds:.1f}s"
 
 
-class Progress:
-    """A one-line progress bar with counts, rate and ETA on a terminal; quiet otherwise."""
-
-    def __init__(self, total: int, stream: TextIO | None = None, label: str = "encoding") -> None:
-        self.total, self.done, self.label = total, 0, label
-        self.stream = stream if stream is not None else sys.stderr
-        self.enabled = self.stream.isatty() and total > 0
-        self.started = time.monotonic()
-        self._last = 0.0
-
-    def __call__(self, n: int) -> None:
-        self.done += n
-        now = time.monotonic()
-        if not self.enabled or (now - self._last < 0.2 and self.done < self.total):
-            return
-        self._last = now
-        rate = self.done / max(now - self.started, 1e-6)
-        eta = (self.total - self.done) / rate if rate > 0 else 0.0
-        width = 30
-        filled = int(width * self.done / self.total)
-        bar = "█" * filled + "·" * (width - filled)
-        self.stream.write(
-            f"\r{self.label} {bar} {self.done:,}/{self.total:,} passages "
-            f"{rate:,.0f}/s ETA {int(eta) // 60}:{int(eta) % 60:02d} "
-        )
-        if self.done >= self.total:
-            self.stream.write("\n")
-        self.stream.flush()
+def encoding_bar(total: int, stream: TextIO | None = None) -> tqdm:
+    """tqdm's bar (counts, rate, ETA) on a terminal; quiet when the stream is not one."""
+    stream = stream if stream is not None else sys.stderr
+    return tqdm(
+        total=total, desc="encoding", unit=" passages", file=stream, mininterval=0.2,
+        disable=total == 0 or not stream.isatty(), dynamic_ncols=True,
+    )  # fmt: skip
 
 
 @dataclass
@@ -268,7 +248,18 @@ class Indexer:
         docs_by_id = {doc.doc_id: doc for job in jobs for doc, _ in job.documents}
         queue = [(j, pos) for j, job in enumerate(jobs) for pos in job.to_encode]
         remaining = [len(job.to_encode) for job in jobs]
-        progress: Callable[[int], None] = Progress(len(queue), self.progress_stream)
+        with encoding_bar(len(queue), self.progress_stream) as bar:
+            self._encode_queue(jobs, queue, remaining, docs_by_id, bar.update, report)
+
+    def _encode_queue(
+        self,
+        jobs: list[_FileJob],
+        queue: list[tuple[int, int]],
+        remaining: list[int],
+        docs_by_id: dict[str, Document],
+        progress: Callable[[int], None],
+        report: IndexReport,
+    ) -> None:
         written = 0
 
         def write_ready() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import signal
@@ -274,3 +275,22 @@ def test_an_interrupted_large_file_resumes_without_re_encoding_what_was_stored(
     assert report.files_indexed == 1
     assert len(Store(db).documents()) == 30
     assert embedder.calls == 30 - stored  # one passage per report; stored ones are not redone
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_a_terminal_sees_an_encoding_bar_that_counts_every_passage(tmp_path: Path) -> None:
+    corpus = write_corpus(tmp_path / "corpus")
+    terminal, log_file = _Terminal(), io.StringIO()
+    report = Indexer(Store(tmp_path / "t.db"), FakeEmbedder(), progress_stream=terminal).run(
+        [corpus]
+    )
+    total = report.passages_encoded
+    assert total > 0
+    assert f"{total}/{total}" in terminal.getvalue()
+    assert "encoding" in terminal.getvalue()
+    Indexer(Store(tmp_path / "l.db"), FakeEmbedder(), progress_stream=log_file).run([corpus])
+    assert log_file.getvalue() == ""  # a log file or pipe gets no bar
