@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from benchmarks.synthetic import QUERIES, SyntheticCorpus
+from index.embedding import MINILM_CALIBRATION
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = Path(__file__).parent / "results" / "perf.json"
@@ -44,6 +45,7 @@ class PrecomputedQueries:
 
     name = SYNTHETIC_MODEL
     dim = DIM
+    calibration = MINILM_CALIBRATION  # random vectors have none of their own: MiniLM's cosines
 
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
         raise RuntimeError("the benchmark passes query vectors; nothing should encode")
@@ -274,6 +276,7 @@ class _Recording:
 
     def __init__(self, inner: Any) -> None:
         self.inner, self.name, self.dim = inner, inner.name, inner.dim
+        self.calibration = inner.calibration
         self.device = getattr(inner, "device", "cpu")
         self.texts: list[str] = []
 

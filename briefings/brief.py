@@ -24,11 +24,6 @@ DIVERSITY_MARGIN: float | None = 0.05
 # the candidates' cosine range), the rest from the dense cosine alone.
 FUSED_RELEVANCE = 0.5
 
-# Cosine below which a passage is not "about" the query, by embedding model. MiniLM puts
-# unrelated text near 0.0–0.15 and on-topic passages above ~0.35.
-RELEVANCE_FLOOR = {"sentence-transformers/all-MiniLM-L6-v2": 0.25, "fake-hashing-64": 0.2}
-DEFAULT_FLOOR = 0.25
-
 
 @dataclass(frozen=True)
 class Brief:
@@ -66,7 +61,8 @@ def check_topic(topic: str) -> str:
 
 
 def relevance_floor(library: Library) -> float:
-    return RELEVANCE_FLOOR.get(library.embedder.name, DEFAULT_FLOOR)
+    """Cosine below which a passage is not "about" the query: the embedder's own calibration."""
+    return library.embedder.calibration.relevance_floor
 
 
 def make_brief(

@@ -16,8 +16,6 @@ from index.search import term_counts
 
 CONTEXT_SENTENCES = 2
 SAME_ELSEWHERE = 5
-# Two passages "say nearly the same thing" above this cosine (MiniLM; the fake is looser).
-SAME_THING = {"sentence-transformers/all-MiniLM-L6-v2": 0.55, "fake-hashing-64": 0.5}
 # "Says the same" needs more than a shared subject: stored vectors carry each document's title
 # and on a one-subject corpus every passage is near every other (0.55-0.80 between different
 # claims in the seeds). Two passages say the same when their own texts (without titles) are
@@ -28,8 +26,6 @@ SAME_THING = {"sentence-transformers/all-MiniLM-L6-v2": 0.55, "fake-hashing-64":
 SAME_CLAIM_COSINE = 0.5
 SAME_CLAIM_OVERLAP = 0.45
 RELATED = 5
-# A pasted quote is recognised as a corpus passage above this cosine.
-QUOTE_MATCH = {"sentence-transformers/all-MiniLM-L6-v2": 0.6, "fake-hashing-64": 0.6}
 
 
 @dataclass(frozen=True)
@@ -59,7 +55,7 @@ def passage_sources(library: Library, passage_id: int | str) -> SourceView:
     doc = library.document(passage.doc_id)
     before, after = _context(doc, passage)
     vector = library.passage_vector(passage.passage_id)
-    floor = SAME_THING.get(library.embedder.name, 0.55)
+    floor = library.embedder.calibration.same_thing
     near = library.neighbours(
         vector, k=SAME_ELSEWHERE + RELATED, exclude_doc=doc.doc_id, min_similarity=floor
     )
@@ -122,7 +118,7 @@ def sources_for_text(library: Library, text: str) -> SourceView:
         body = _normalise(hit.passage.text)
         if body in needle or (len(needle) >= 40 and needle in body):
             return passage_sources(library, hit.passage.passage_id)
-    floor = QUOTE_MATCH.get(library.embedder.name, 0.6)
+    floor = library.embedder.calibration.quote_match
     best = max(hits, key=lambda h: h.similarity, default=None)
     if best is None or best.similarity < floor:
         raise NothingRelevant("no passage in the corpus matches that text")

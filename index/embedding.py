@@ -8,6 +8,7 @@ import logging
 import os
 import re
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -18,11 +19,27 @@ log = logging.getLogger(__name__)
 Progress = Callable[[int], None]
 
 
+@dataclass(frozen=True)
+class Calibration:
+    """What a cosine means for one model's vectors: each embedder carries its own."""
+
+    relevance_floor: float  # below this, a passage is not "about" the query (briefs, digests)
+    same_thing: float  # above this, two passages may say nearly the same thing (/sources)
+    quote_match: float  # above this, a pasted text is recognised as a corpus passage
+
+
+# MiniLM puts unrelated text near 0.0-0.15 and on-topic passages above ~0.35.
+MINILM_CALIBRATION = Calibration(relevance_floor=0.25, same_thing=0.55, quote_match=0.6)
+# Bag-of-words hashing: shared words give high cosines, so "the same" is looser.
+FAKE_CALIBRATION = Calibration(relevance_floor=0.2, same_thing=0.5, quote_match=0.6)
+
+
 class Embedder(Protocol):
     """Encodes queries and passages into L2-normalised float32 rows."""
 
     name: str
     dim: int
+    calibration: Calibration
 
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray: ...
 
@@ -46,6 +63,7 @@ class SentenceTransformerEmbedder:
 
     name = MINILM_NAME
     dim = 384
+    calibration = MINILM_CALIBRATION
 
     def __init__(self, device: str | None = None, *, half_weight_queries: bool = True) -> None:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -139,6 +157,7 @@ class FakeEmbedder:
 
     name = "fake-hashing-64"
     dim = 64
+    calibration = FAKE_CALIBRATION
 
     def __init__(self) -> None:
         self.calls = 0  # how many texts were encoded: tests assert re-indexing encodes none

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -179,3 +180,28 @@ def test_claim_similarity_separates_a_reworded_claim_from_another_claim_on_the_s
     other = "China and Russia are not formal allies; distrust remains, especially in Moscow."
     assert claim_similarity(claim, reworded, vector, vector)[1] >= SAME_CLAIM_OVERLAP
     assert claim_similarity(claim, other, vector, vector)[1] < SAME_CLAIM_OVERLAP
+
+
+class _StrictFake(FakeEmbedder):
+    """The fake embedder with a calibration no seed passage clears; vectors as before."""
+
+    calibration = replace(FakeEmbedder.calibration, relevance_floor=0.9, quote_match=0.999)
+
+
+def test_a_brief_takes_its_relevance_floor_from_the_embedder(fake_library: Library) -> None:
+    topic = "Russia China partnership"
+    assert make_brief(fake_library, topic).quotes
+
+    with pytest.raises(NothingRelevant):
+        make_brief(Library(fake_library.store, _StrictFake()), topic)
+
+
+def test_a_pasted_paraphrase_matches_only_above_the_embedders_quote_match(
+    fake_library: Library,
+) -> None:
+    passage = fake_library.passage(1)
+    paraphrase = passage.text.replace(" the ", " this ") + " Indeed."
+    assert sources_for_text(fake_library, paraphrase).quote.passage_id == 1
+
+    with pytest.raises(NothingRelevant):
+        sources_for_text(Library(fake_library.store, _StrictFake()), paraphrase)
