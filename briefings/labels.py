@@ -20,9 +20,9 @@ from collections.abc import Callable, Sequence
 from itertools import pairwise
 
 import numpy as np
-from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
 from briefings.quotes import FINITE_VERBS
+from index.stopwords import TOPIC_STOP_WORDS
 
 #: Phrases a theme keeps, and how many of them make its label.
 MAX_KEY_PHRASES = 5
@@ -45,7 +45,7 @@ _EXTRA_STOP = frozenset(
     across within without already often never always says sort kind lot lots let lets get gets
     come comes came take takes took see seen look looks looked put puts set sets""".split()
 )
-STOP = frozenset(ENGLISH_STOP_WORDS) | _EXTRA_STOP
+STOP = TOPIC_STOP_WORDS | _EXTRA_STOP
 _ADVERB_NOUNS = frozenset("italy july family assembly rally supply ally reply daily".split())
 _TOKEN = re.compile(r"[A-Za-z][A-Za-z'’-]*[A-Za-z]|[A-Za-z]|[.,;:!?()\"“”]")
 _BREAK = frozenset('.,;:!?()"“”')

@@ -29,8 +29,10 @@ from dataclasses import dataclass
 
 import numpy as np
 from sklearn.decomposition import TruncatedSVD
-from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, TfidfVectorizer
+from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.metrics import adjusted_rand_score
+
+from index.stopwords import TOPIC_STOP_WORDS
 
 log = logging.getLogger(__name__)
 
@@ -107,7 +109,7 @@ _BOILERPLATE = frozenset(
         "com",
     }
 )
-STOP_WORDS: frozenset[str] = frozenset(ENGLISH_STOP_WORDS) | _BOILERPLATE
+STOP_WORDS: frozenset[str] = TOPIC_STOP_WORDS | _BOILERPLATE
 _WORD = re.compile(r"[a-z][a-z'-]*[a-z]")
 
 
