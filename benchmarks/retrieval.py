@@ -67,6 +67,7 @@ def _old_product() -> dict[str, Any]:
         "dense_second_weight": 0.0,
         "context_weight": 0.0,
         "prf_docs": 0,
+        "dense_prf_docs": 0,
         "document_title_weight": 3.0,
         "document_k": 100,
         "document_dense_weight": 0.5,
@@ -160,6 +161,28 @@ for _docs, _terms, _w in ((3, 10, 0.3), (5, 10, 0.3), (3, 20, 0.5), (10, 10, 0.3
         f"a second bm25 query added at {_w}",
         {**_old_product(), "prf_docs": _docs, "prf_terms": _terms, "prf_weight": _w},
     )
+
+VARIANTS["no_feedback"] = Variant(
+    "the defaults now without dense feedback (the defaults before it)", {"dense_prf_docs": 0}
+)
+for _docs, _w, _terms in ((5, 0.5, 1000), (3, 0.5, 1000), (5, 1.0, 1000), (5, 0.5, 6),
+                          (5, 0.5, 3), (3, 0.5, 4), (5, 1.0, 4), (5, 0.3, 4)):  # fmt: skip
+    _when = "every query" if _terms >= 1000 else f"queries of at most {_terms} content words"
+    VARIANTS[f"dense_prf_{_docs}_{_w}_max{_terms}"] = Variant(
+        f"dense feedback (Rocchio): query + {_w} x mean best-passage vector of the top {_docs} "
+        f"documents re-scores the dense candidates, for {_when}",
+        {"dense_prf_docs": _docs, "dense_prf_weight": _w, "feedback_max_terms": _terms},
+    )
+for _docs, _w in ((5, 0.3), (3, 0.3)):
+    VARIANTS[f"short_feedback_lexical_{_docs}_{_w}"] = Variant(
+        f"the defaults now plus lexical feedback ({_docs} documents, 10 terms, {_w}) for the "
+        "same short queries",
+        {"prf_docs": _docs, "prf_weight": _w},
+    )
+VARIANTS["short_feedback_minmax"] = Variant(
+    "the defaults now, min-max fusion, lexical feedback 5 documents at 0.3 for short queries",
+    {"fusion": "minmax", "prf_docs": 5, "prf_weight": 0.3},
+)
 
 
 # -- data ------------------------------------------------------------------------------------

@@ -26,8 +26,10 @@ from index.search import (
     expansion_terms,
     fts_expression,
     fts_query,
+    rocchio,
     term_counts,
     top_items,
+    wants_feedback,
 )
 from index.store import Store
 from index.vectors import VectorIndex, VectorSnapshot, load_vectors, make_vector_index
@@ -357,7 +359,7 @@ class Library:
                 )
 
         if per_document:
-            ranked = self._rank_documents(query, query_vector, dense, allowed, snap)
+            ranked = self._rank_documents(query, query_vector, dense, allowed, state)
         else:
             if cfg.context_weight > 0:
                 lexical, dense = self._with_context(state, query_vector, lexical, dense)
@@ -453,32 +455,47 @@ class Library:
             return np.asarray(exact(rows), dtype=np.float32)
         return np.vstack([state.vectors.row(int(r)) for r in rows]).astype(np.float32)
 
+    def _document_dense(
+        self, snap: VectorSnapshot, rows: np.ndarray, sims: np.ndarray
+    ) -> tuple[dict[str, float], dict[str, int]]:
+        """Each document's dense score (its best candidate passage's cosine) and that passage.
+
+        With ``dense_second_weight``, the second-best passage's cosine adds to the score.
+        """
+        cfg = self.config
+        doc_dense: dict[str, float] = {}
+        best_passage: dict[str, int] = {}
+        second: dict[str, float] = {}
+        for i in np.argsort(-sims, kind="stable"):
+            row = int(rows[i])
+            doc_id = snap.doc_ids[snap.doc_index[row]]
+            if doc_id not in doc_dense:
+                if len(doc_dense) < cfg.document_k:
+                    doc_dense[doc_id], best_passage[doc_id] = float(sims[i]), int(snap.ids[row])
+            elif doc_id not in second:
+                second[doc_id] = float(sims[i])
+        if cfg.dense_second_weight > 0 and len(sims):
+            # A document that says it twice is likelier about it than one lucky passage.
+            floor = float(sims.min())
+            for doc_id in doc_dense:
+                doc_dense[doc_id] += cfg.dense_second_weight * second.get(doc_id, floor)
+        return doc_dense, best_passage
+
     def _rank_documents(
         self,
         query: str,
         query_vector: np.ndarray,
         dense: dict[int, float],
         allowed: _Allowed | None,
-        snap: VectorSnapshot,
+        state: _State,
     ) -> list[tuple[int, float]]:
         """Documents fused on whole-document bm25 and best-passage cosine, as their passage."""
         cfg = self.config
-        best_passage: dict[str, int] = {}
-        doc_dense: dict[str, float] = {}
+        snap = state.snapshot
         rows = np.searchsorted(snap.ids, np.fromiter(dense, dtype=np.int64, count=len(dense)))
-        second: dict[str, float] = {}
-        for (pid, sim), row in zip(dense.items(), rows, strict=True):
-            doc_id = snap.doc_ids[snap.doc_index[row]]
-            if doc_id not in doc_dense:
-                if len(doc_dense) < cfg.document_k:
-                    doc_dense[doc_id], best_passage[doc_id] = sim, pid
-            elif doc_id not in second:
-                second[doc_id] = sim
-        if cfg.dense_second_weight > 0 and dense:
-            # A document that says it twice is likelier about it than one lucky passage.
-            floor = min(dense.values())
-            for doc_id in doc_dense:
-                doc_dense[doc_id] += cfg.dense_second_weight * second.get(doc_id, floor)
+        doc_dense, best_passage = self._document_dense(
+            snap, rows, np.fromiter(dense.values(), float)
+        )
         doc_lexical: dict[str, float] = {}
         match = fts_query(query) if cfg.document_lexical_weight > 0 else None
         limit = cfg.document_k if allowed is None else cfg.document_k * 10
@@ -494,7 +511,8 @@ class Library:
             doc_lexical = lexical_documents(match)
         arms = [(doc_lexical, cfg.document_lexical_weight), (doc_dense, cfg.document_dense_weight)]
         fused = convex_fuse(arms, cfg.fusion)
-        if match and cfg.prf_docs > 0 and fused:
+        feedback_ok = wants_feedback(query, cfg)
+        if match and feedback_ok and cfg.prf_docs > 0 and fused:
             feedback = [d for d, _ in top_items(fused, cfg.prf_docs)]
             texts = [self.document(d).title + ". " + self.document(d).text for d in feedback]
             terms = expansion_terms(
@@ -506,6 +524,27 @@ class Library:
                 for doc_id, score in extra.items():
                     doc_lexical[doc_id] = doc_lexical.get(doc_id, 0.0) + cfg.prf_weight * score
                 fused = convex_fuse(arms, cfg.fusion)
+        if feedback_ok and cfg.dense_prf_docs > 0 and cfg.document_dense_weight > 0 and fused:
+            # Rocchio on the embeddings: the dense candidates re-scored by the query moved
+            # towards the best passages of the top documents (no second scan of the index).
+            top_docs = [d for d, _ in top_items(fused, cfg.dense_prf_docs)]
+            missing = [d for d in top_docs if d not in best_passage]
+            if missing:
+                best_passage.update(self._best_passages(query_vector, missing))
+            feedback_rows = np.searchsorted(
+                snap.ids, np.array([best_passage[d] for d in top_docs if d in best_passage])
+            )
+            moved = rocchio(query_vector, self._rows(state, feedback_rows), cfg.dense_prf_weight)
+            order = np.argsort(rows, kind="stable")
+            sims = self._rows(state, rows[order]) @ moved
+            unsorted = np.empty_like(sims)
+            unsorted[order] = sims
+            lexical_best = {d: p for d, p in best_passage.items() if d not in doc_dense}
+            doc_dense, best_passage = self._document_dense(snap, rows, unsorted)
+            for doc_id, pid in lexical_best.items():
+                best_passage.setdefault(doc_id, pid)
+            arms[1] = (doc_dense, cfg.document_dense_weight)
+            fused = convex_fuse(arms, cfg.fusion)
         ranked = top_items(fused, len(fused))
         # A document only the lexical arm found is shown by its best-matching passage.
         missing = [doc_id for doc_id, _ in ranked if doc_id not in best_passage]

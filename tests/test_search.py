@@ -6,6 +6,7 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from index.embedding import FakeEmbedder
@@ -18,7 +19,9 @@ from index.search import (
     expansion_terms,
     fts_query,
     query_terms,
+    rocchio,
     term_counts,
+    wants_feedback,
 )
 from index.store import Store
 from tests.conftest import SEEDS, build_index
@@ -119,3 +122,41 @@ def test_feedback_terms_are_frequent_in_the_feedback_and_rare_in_the_corpus() ->
 def test_per_document_search_returns_each_document_once(library: Library) -> None:
     hits = library.search("Russia China partnership", k=8, per_document=True)
     assert len(hits) == len({h.document.doc_id for h in hits}) >= 5
+
+
+def test_rocchio_moves_the_query_towards_the_feedback_and_stays_unit_length() -> None:
+    query = np.array([1.0, 0.0, 0.0], dtype=np.float32)
+    feedback = np.array([[0.0, 1.0, 0.0], [0.0, 0.6, 0.8]], dtype=np.float32)
+    moved = rocchio(query, feedback, 0.5)
+    assert moved.dtype == np.float32 and np.isclose(np.linalg.norm(moved), 1.0)
+    assert moved @ feedback.mean(axis=0) > query @ feedback.mean(axis=0)
+    assert moved[0] > moved[1]  # still mostly the query
+    assert rocchio(query, feedback[:0], 0.5) is query
+
+
+def test_only_short_queries_get_pseudo_relevance_feedback() -> None:
+    assert wants_feedback("statins and breast cancer", DEFAULT_CONFIG)
+    claim = "Statin use is associated with a lower risk of breast cancer in older women"
+    assert not wants_feedback(claim, DEFAULT_CONFIG)
+    assert wants_feedback(claim, replace(DEFAULT_CONFIG, feedback_max_terms=1000))
+
+
+def test_dense_feedback_reorders_documents_for_short_queries_only(library: Library) -> None:
+    plain = Library(
+        library.store, library.embedder, config=replace(DEFAULT_CONFIG, dense_prf_docs=0)
+    )
+    long_query = "Russia and China sign a gas pipeline deal while sanctions bite and trade grows"
+    assert [h.passage.passage_id for h in library.search(long_query, k=20, per_document=True)] == [
+        h.passage.passage_id for h in plain.search(long_query, k=20, per_document=True)
+    ]
+    moved = Library(
+        library.store, library.embedder, config=replace(DEFAULT_CONFIG, dense_prf_weight=5.0)
+    )
+    short, before = (
+        moved.search("gas pipeline", k=20, per_document=True),
+        plain.search("gas pipeline", k=20, per_document=True),
+    )
+    assert [h.document.doc_id for h in short] != [h.document.doc_id for h in before]
+    assert len(short) == len({h.document.doc_id for h in short})
+    for hit in short:  # each document still shown by one of its own passages, verbatim
+        assert hit.document.text[hit.passage.start : hit.passage.end] == hit.passage.text
