@@ -43,12 +43,13 @@ def _print_json(obj: object) -> None:
 
 
 def cmd_index(args: argparse.Namespace) -> int:
+    from bot.settings import load_settings
     from index.embedding import make_embedder
     from index.pipeline import Indexer
     from index.store import Store
 
     store = Store(_db(args))
-    indexer = Indexer(store, make_embedder())
+    indexer = Indexer(store, make_embedder(), limits=load_settings().ingest_limits())
     try:
         report = indexer.run(args.paths, prune=args.prune, rebuild=args.rebuild)
     except KeyboardInterrupt:

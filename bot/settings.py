@@ -5,6 +5,8 @@ from __future__ import annotations
 from pydantic import SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from index.limits import DEFAULT_LIMITS, Limits
+
 
 class Settings(BaseSettings):
     """briefbot's configuration; the token is a SecretStr so it never lands in a log."""
@@ -22,6 +24,22 @@ class Settings(BaseSettings):
     brief_cooldown_seconds: float = 5.0
     sources_cooldown_seconds: float = 3.0
     guild_ready_timeout: float = 2.0  # how long READY waits for more guilds (seconds)
+    # What the indexer reads (index.ingest.Limits): a file over a limit is skipped, named.
+    max_file_mb: float = DEFAULT_LIMITS.max_file_mb
+    max_jsonl_mb: float = DEFAULT_LIMITS.max_jsonl_mb
+    max_html_mb: float = DEFAULT_LIMITS.max_html_mb
+    max_html_depth: int = DEFAULT_LIMITS.max_html_depth
+    max_pdf_pages: int = DEFAULT_LIMITS.max_pdf_pages
+
+    def ingest_limits(self) -> Limits:
+        """The indexer's file limits as these settings give them."""
+        return Limits(
+            max_file_mb=self.max_file_mb,
+            max_jsonl_mb=self.max_jsonl_mb,
+            max_html_mb=self.max_html_mb,
+            max_html_depth=self.max_html_depth,
+            max_pdf_pages=self.max_pdf_pages,
+        )
 
     @field_validator("discord_token", mode="before")
     @classmethod

@@ -16,10 +16,12 @@ import numpy as np
 from index.cleaning import clean_page, normalise_date
 from index.cleaning.repetition import TEXT_SUFFIXES, SiteRepetition
 from index.errors import IngestError
+from index.limits import DEFAULT_LIMITS, MB, Limits
 from index.models import Document
 from index.pdf import is_pdf, read_pdf_file
 
-__all__ = ["SUFFIXES", "clean_page", "discover_files", "read_file"]
+__all__ = ["DEFAULT_LIMITS", "SUFFIXES", "Limits", "check_size", "clean_page", "discover_files",
+           "read_file"]  # fmt: skip
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +48,79 @@ _LEGACY_ENCODINGS = [
 ]  # fmt: skip
 _ESCAPED_BYTE = re.compile("[\udc80-\udcff]")  # an undecodable byte under "surrogateescape"
 _UTF8_MULTIBYTE = re.compile("[^\x00-\x7f\udc80-\udcff]")
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / MB:,.0f} MB" if size >= 10 * MB else f"{size / MB:,.1f} MB"
+
+
+def check_size(path: Path, size: int, limits: Limits = DEFAULT_LIMITS) -> None:
+    """``IngestError`` when a file of ``size`` bytes is over its limit (checked before reading)."""
+    jsonl = path.suffix.lower() == ".jsonl"
+    limit = limits.max_jsonl_mb if jsonl else limits.max_file_mb
+    if size > limit * MB:
+        what = "JSONL " if jsonl else ""
+        raise IngestError(
+            f"{path.name}: {_megabytes(size)}, over the {limit:g} MB {what}file limit"
+        )
+
+
+# An inline image (``src="data:image/png;base64,..."``) is bytes, not text: dropped before the
+# page is measured or parsed, so a page carrying a huge one costs what its text costs.
+_DATA_URI = re.compile(r"""(["'(])\s*data:[^"')]{256,}""", re.IGNORECASE)
+_TAG = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9:-]*)([^>]*)>|<!--")
+_RAW_TEXT_TAGS = frozenset({"script", "style", "textarea"})  # their text holds no elements
+# Elements that never hold others, or that HTML closes implicitly when a sibling opens (an
+# unclosed <p> or <li> is not nesting): not counted as depth.
+_FLAT_TAGS = frozenset(
+    "area base br col embed hr img input link meta source track wbr p li dt dd tr td th "
+    "option".split()
+)
+
+
+def html_depth(text: str, stop_at: int) -> int:
+    """How deeply ``text``'s elements nest, counted up to ``stop_at`` (one tag scan, no parse)."""
+    lowered = text.lower()
+    open_tags: list[str] = []
+    deepest = pos = 0
+    while (match := _TAG.search(text, pos)) is not None:
+        pos = match.end()
+        if match.group(0) == "<!--":
+            pos = lowered.find("-->", pos)
+        else:
+            closing, name, rest = match.group(1), match.group(2).lower(), match.group(3)
+            if name in _RAW_TEXT_TAGS and not closing:
+                pos = lowered.find(f"</{name}", pos)
+            elif name in _FLAT_TAGS or rest.rstrip().endswith("/"):
+                continue
+            elif not closing:
+                open_tags.append(name)
+                deepest = max(deepest, len(open_tags))
+                if deepest >= stop_at:
+                    break
+            elif name in open_tags:
+                # A close tag closes everything opened inside its element, as a browser does.
+                del open_tags[len(open_tags) - 1 - open_tags[::-1].index(name) :]
+        if pos < 0:
+            break
+    return deepest
+
+
+def _check_html(name: str, text: str, limits: Limits) -> str:
+    """The page without its inline images, or ``IngestError`` when it is over an HTML limit."""
+    text = _DATA_URI.sub(r"\1", text)
+    size = len(text.encode("utf-8", errors="surrogateescape"))
+    if size > limits.max_html_mb * MB:
+        raise IngestError(
+            f"{name}: {_megabytes(size)} of HTML, over the {limits.max_html_mb:g} MB HTML limit"
+        )
+    depth = html_depth(text, stop_at=limits.max_html_depth + 1)
+    if depth > limits.max_html_depth:
+        raise IngestError(
+            f"{name}: HTML nested more than {limits.max_html_depth} elements deep "
+            "(the parser's limit; the text under them would be lost)"
+        )
+    return text
 
 
 def _log_warning(message: str) -> None:
@@ -91,6 +166,7 @@ def read_file(
     embed: Embed | None = None,
     warn: Warn | None = None,
     site_furniture: frozenset[str] = frozenset(),
+    limits: Limits = DEFAULT_LIMITS,
 ) -> list[Document]:
     """One file → its documents; raises ``IngestError`` naming the file when it has none.
 
@@ -98,17 +174,23 @@ def read_file(
     scraped pages (JSONL text is kept as given). ``warn`` receives one message per caveat of a
     file that is still read (a guessed encoding, a skipped JSONL line); by default it is logged.
     ``site_furniture``: lines that recur across the pages of this file's site (see
-    ``index.cleaning.repetition``).
+    ``index.cleaning.repetition``). A file over one of ``limits`` is an ``IngestError``.
     """
     warn = warn or _log_warning
     path = Path(path)
+    try:
+        check_size(path, path.stat().st_size, limits)
+    except OSError as exc:
+        raise IngestError(f"{path.name}: cannot read file ({exc.strerror or exc})") from exc
     if is_pdf(path):
-        return read_pdf_file(path, source_id=source_id)
+        return read_pdf_file(path, source_id=source_id, max_pages=limits.max_pdf_pages)
     text = _read_text(path, warn)
     if path.suffix.lower() == ".jsonl":
         return _read_jsonl(path, text, warn)
     source = source_id or path.name
     is_html = path.suffix.lower() in HTML_SUFFIXES or _looks_like_html(text)
+    if is_html:
+        text = _check_html(path.name, text, limits)
     documents = clean_page(
         text,
         source_id=source,
@@ -122,15 +204,16 @@ def read_file(
     return documents
 
 
-def site_repetition(files: Sequence[Path]) -> SiteRepetition:
+def site_repetition(files: Sequence[Path], limits: Limits = DEFAULT_LIMITS) -> SiteRepetition:
     """The lines each site repeats across its text pages among ``files`` (unreadable: skipped)."""
     pages: list[tuple[Path, str]] = []
     for path in files:
         if path.suffix.lower() not in TEXT_SUFFIXES:
             continue
         try:
+            check_size(path, path.stat().st_size, limits)
             text = _read_text(path, lambda _message: None)
-        except IngestError:
+        except (IngestError, OSError):
             continue  # reported when the file itself is read
         if not _looks_like_html(text):
             pages.append((path, text))

@@ -138,8 +138,10 @@ class Indexer:
         *,
         batch_size: int | None = None,
         progress_stream: TextIO | None = None,
+        limits: ingest.Limits = ingest.DEFAULT_LIMITS,
     ) -> None:
         self.store = store
+        self.limits = limits
         self.embedder = embedder
         self.batch_size = batch_size or (256 if getattr(embedder, "device", "cpu") != "cpu" else 32)
         self.progress_stream = progress_stream
@@ -193,7 +195,12 @@ class Indexer:
     def _plan(self, path: Path, report: IndexReport) -> _FileJob | None:
         key = str(path.resolve())
         try:
+            ingest.check_size(path, path.stat().st_size, self.limits)  # before reading it
             data = path.read_bytes()
+        except BriefbotError as exc:
+            report.skipped.append((str(path), str(exc)))
+            log.warning("skipped %s", exc)
+            return None
         except OSError as exc:
             report.skipped.append((str(path), f"cannot read: {exc.strerror or exc}"))
             log.warning("skipped %s: cannot read it (%s)", path, exc)
@@ -209,6 +216,7 @@ class Indexer:
                 embed=self._embed_for_cleaning,
                 warn=notes.append,
                 site_furniture=self._site_furniture(path),
+                limits=self.limits,
             )
         except BriefbotError as exc:
             report.skipped.append((str(path), str(exc)))
@@ -241,7 +249,7 @@ class Indexer:
         # The whole corpus is in view: lines a site repeats on its pages are its furniture. A run
         # in which no file changed never reads it.
         if self._repetition is None:
-            self._repetition = ingest.site_repetition(self._files)
+            self._repetition = ingest.site_repetition(self._files, self.limits)
         return self._repetition.lines_for(path)
 
     def _encode_and_write(self, jobs: list[_FileJob], report: IndexReport) -> None:
