@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Literal
@@ -93,6 +95,17 @@ def describe(subscription: Subscription, next_run: datetime | None) -> str:
     return " · ".join(parts)
 
 
+@contextmanager
+def _blocked_when_gone(channel_id: int, refused: str) -> Iterator[None]:
+    """A channel that is gone, or that the bot may not use, blocks delivery (it pauses)."""
+    try:
+        yield
+    except discord.NotFound as exc:
+        raise DeliveryBlocked(f"channel {channel_id} no longer exists") from exc
+    except discord.Forbidden as exc:
+        raise DeliveryBlocked(f"{refused} channel {channel_id}") from exc
+
+
 class DiscordPoster:
     """Posts digests to channels and finds earlier posts by their marker.
 
@@ -113,35 +126,23 @@ class DiscordPoster:
     async def find_marker(self, subscription: Subscription, marker: str) -> int | None:
         channel = self._channel(subscription.channel_id)
         me = self.bot.user.id if self.bot.user else None
-        try:
+        with _blocked_when_gone(subscription.channel_id, "no permission to read"):
             async for message in channel.history(limit=HISTORY_LIMIT):
                 if message.author.id == me and has_marker(message, marker):
                     return message.id
-        except discord.NotFound as exc:
-            raise DeliveryBlocked(f"channel {subscription.channel_id} no longer exists") from exc
-        except discord.Forbidden as exc:
-            raise DeliveryBlocked(
-                f"no permission to read channel {subscription.channel_id}"
-            ) from exc
         return None
 
     async def post(self, subscription: Subscription, payload: Any, marker: str) -> int:
         digest, charts = payload
         content, allowed = mentions_for(subscription.mention_role_id)
         attach = self.attach_chart and bool(charts)
-        try:
+        with _blocked_when_gone(subscription.channel_id, "missing permission to post in"):
             message = await self._channel(subscription.channel_id).send(
                 content or None,
                 embeds=digest_embeds(digest, marker, chart=attach),
                 files=chart_files(charts) if attach else [],
                 allowed_mentions=allowed,
             )
-        except discord.NotFound as exc:
-            raise DeliveryBlocked(f"channel {subscription.channel_id} no longer exists") from exc
-        except discord.Forbidden as exc:
-            raise DeliveryBlocked(
-                f"missing permission to post in channel {subscription.channel_id}"
-            ) from exc
         return message.id
 
 
