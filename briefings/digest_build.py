@@ -135,7 +135,12 @@ def collect_scope(library: Library, topic: str | None = None) -> Scope:
         ).astype(np.int64)
         if len(rows) == 0:
             raise NothingRelevant(f"nothing in the corpus is about “{topic}”")
-    labels = {row[0]: row[1:] for row in library.store.document_labels()}
+    visible = library.visible_ids()  # a server's digest: its collections only
+    labels = {
+        row[0]: row[1:]
+        for row in library.store.document_labels()
+        if visible is None or row[0] in visible
+    }
     snap_docs = np.asarray(snap.doc_index)[rows]
     known = np.array([d in labels for d in snap.doc_ids], dtype=bool)
     rows, snap_docs = rows[known[snap_docs]], snap_docs[known[snap_docs]]

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import os
 import threading
 from collections.abc import Iterable, Iterator, Mapping, ValuesView
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from pathlib import Path
 
@@ -134,6 +135,8 @@ class _State:
     vectors: VectorIndex
     documents: Mapping[str, Document]
     _labels: _Labels | None = None
+    _collections: np.ndarray | None = None
+    _scopes: dict[frozenset[str], np.ndarray] = field(default_factory=dict)
 
     @cached_property
     def positions(self) -> dict[str, int]:
@@ -145,6 +148,21 @@ class _State:
         if self._labels is None:
             self._labels = _Labels.load(store, self.positions)
         return self._labels
+
+    def in_collections(self, store: Store, collections: frozenset[str]) -> np.ndarray:
+        """One flag per snapshot document position: is it in one of ``collections``?"""
+        flags = self._scopes.get(collections)
+        if flags is None:
+            if self._collections is None:
+                found = store.document_collections()
+                self._collections = np.array(
+                    [found.get(doc_id, "") for doc_id in self.snapshot.doc_ids], dtype=object
+                )
+            flags = np.zeros(len(self._collections), dtype=bool)
+            for name in collections:  # a handful of names: one comparison pass each
+                flags |= self._collections == name
+            self._scopes[collections] = flags
+        return flags
 
 
 class _Allowed:
@@ -186,6 +204,9 @@ class Library:
         self._state: _State | None = None
         self._df_cache: dict[str, int] = {}
         self._df_generation = -1
+        # A scoped view (``within``) sees only these collections and shares its root's state.
+        self.scope: frozenset[str] | None = None
+        self._root: Library | None = None
 
     @classmethod
     def open(
@@ -195,10 +216,31 @@ class Library:
         store = Store(path or default_db_path(), create=False)
         return cls(store, embedder or make_embedder(), **kwargs)  # type: ignore[arg-type]
 
+    def within(self, collections: Iterable[str]) -> Library:
+        """This library as seen from ``collections`` only: search, lookups and listings all
+        leave out every other collection's documents (a passage outside is "not found")."""
+        view = copy.copy(self)
+        view.scope = frozenset(collections)
+        view._root = self._root or self
+        view._df_cache, view._df_generation = {}, -1
+        return view
+
+    def visible(self, doc: Document) -> bool:
+        """Whether ``doc`` is in this library's scope."""
+        return self.scope is None or doc.collection in self.scope
+
+    def visible_ids(self) -> set[str] | None:
+        """The ids of the documents in scope; None when every document is."""
+        if self.scope is None:
+            return None
+        return {d.doc_id for d in self.refresh().documents.values() if d.collection in self.scope}
+
     # -- live state ------------------------------------------------------------------------
 
     def refresh(self) -> _State:
         """The current state, reloaded when the index changed since the last look."""
+        if self._root is not None:
+            return self._root.refresh()
         with self._lock:
             generation = self.store.generation()
             if self._state is None or self._state.snapshot.generation != generation:
@@ -234,17 +276,22 @@ class Library:
     # -- lookups ---------------------------------------------------------------------------
 
     def documents(self) -> list[Document]:
-        return sorted(self.refresh().documents.values(), key=lambda d: d.doc_id)
+        found = self.refresh().documents.values()
+        return sorted((d for d in found if self.visible(d)), key=lambda d: d.doc_id)
 
     def document(self, doc_id: str) -> Document:
         doc = self.refresh().documents.get(doc_id)
-        if doc is None:
+        if doc is None or not self.visible(doc):
             raise NotFound(f"no document {doc_id!r} in the index")
         return doc
 
     def passage(self, passage_id: int | str) -> Passage:
         pid = parse_passage_id(passage_id)
         passage = self.store.passage(pid)
+        if passage is not None and self.scope is not None:
+            doc = self.refresh().documents.get(passage.doc_id)
+            if doc is None or not self.visible(doc):
+                passage = None  # another server's: exactly as if there were none
         if passage is None:
             raise NotFound(f"no passage P{pid} in the index (it may have been re-indexed)")
         return passage
@@ -289,9 +336,20 @@ class Library:
             self._df_cache.update(self.store.document_frequencies(missing))
         return {t: self._df_cache.get(t, 0) for t in terms}
 
+    def _collections(self, filters: SearchFilters | None) -> frozenset[str] | None:
+        """The collections a search may see: the scope's, narrowed by the filters'."""
+        wanted = filters.collections if filters is not None else None
+        if self.scope is None:
+            return wanted
+        return self.scope if wanted is None else self.scope & wanted
+
     def _allowed_docs(self, state: _State, filters: SearchFilters | None) -> _Allowed | None:
-        if filters is None or (not filters.source and not filters.since and not filters.doc_ids):
+        collections = self._collections(filters)
+        if collections is None and (
+            filters is None or (not filters.source and not filters.since and not filters.doc_ids)
+        ):
             return None
+        filters = filters or SearchFilters()
         positions = state.positions
 
         def flags(rows: Iterable[int]) -> np.ndarray:
@@ -300,6 +358,8 @@ class Library:
             return keep
 
         ok = np.ones(len(positions), dtype=bool)
+        if collections is not None:
+            ok &= state.in_collections(self.store, collections)
         if filters.since:
             ok &= state.labels(self.store).published >= filters.since
         if filters.doc_ids:
@@ -311,7 +371,11 @@ class Library:
     def match_source(self, source: str) -> set[str]:
         """Documents whose id or source id is ``source``, or whose title, site or author has it."""
         state = self.refresh()
-        return {state.snapshot.doc_ids[i] for i in state.labels(self.store).from_source(source)}
+        found = state.labels(self.store).from_source(source)
+        if self.scope is not None:
+            ok = state.in_collections(self.store, self.scope)
+            found = [i for i in found if ok[i]]
+        return {state.snapshot.doc_ids[i] for i in found}
 
     def search(
         self,
@@ -578,6 +642,9 @@ class Library:
         mask = None
         if exclude_doc is not None and exclude_doc in state.positions:
             mask = snap.doc_index != state.positions[exclude_doc]
+        if self.scope is not None:
+            in_scope = state.in_collections(self.store, self.scope)[snap.doc_index]
+            mask = in_scope if mask is None else mask & in_scope
         rows, sims = state.vectors.search(vector, k * 4, mask)
         ids = [int(snap.ids[r]) for r in rows]
         passages = self.store.passages(ids)

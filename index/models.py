@@ -5,6 +5,15 @@ from __future__ import annotations
 from bisect import bisect_right
 from dataclasses import dataclass, field
 
+# The operator's collection: the folders given to `briefbot index` / `start`, seen by every
+# server unless the operator says otherwise. A server's own collection is ``guild:<id>``.
+SHARED = "shared"
+
+
+def guild_collection(guild_id: int) -> str:
+    """The collection of one Discord server."""
+    return f"guild:{int(guild_id)}"
+
 
 @dataclass(frozen=True)
 class Document:
@@ -20,6 +29,7 @@ class Document:
     site: str | None = None
     path: str | None = None  # the file it came from, when it came from a file
     page_starts: tuple[int, ...] = ()  # PDFs: offset in ``text`` where each page's text begins
+    collection: str = SHARED  # whose reading list it is on (see ``SHARED``)
 
     @property
     def display_title(self) -> str:
@@ -90,3 +100,4 @@ class SearchFilters:
     source: str | None = None  # a site, author, document id/title or source id
     since: str | None = None  # ISO date: documents published on or after it
     doc_ids: frozenset[str] = field(default_factory=frozenset)
+    collections: frozenset[str] | None = None  # only these collections (None: every one)

@@ -8,7 +8,7 @@ import logging
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TextIO
 
@@ -20,7 +20,7 @@ from index.chunking import chunk_text
 from index.cleaning.repetition import SiteRepetition
 from index.embedding import Embedder
 from index.errors import BriefbotError
-from index.models import Document
+from index.models import SHARED, Document
 from index.store import NewPassage, Store
 
 log = logging.getLogger(__name__)
@@ -44,6 +44,15 @@ def content_hash(doc: Document) -> str:
         fields.append(list(doc.page_starts))
     payload = json.dumps(fields, ensure_ascii=False)
     return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def in_collection(doc: Document, collection: str) -> Document:
+    """The document as ``collection`` holds it: the shared collection keeps the ids it always
+    had (old indexes stay valid); another prefixes them, so the same reading in two collections
+    is two documents."""
+    if collection == SHARED:
+        return doc if doc.collection == SHARED else replace(doc, collection=SHARED)
+    return replace(doc, doc_id=f"{collection}/{doc.doc_id}", collection=collection)
 
 
 def embedding_input(doc: Document, passage_text: str) -> str:
@@ -105,6 +114,7 @@ class _FileJob:
     vectors: list[np.ndarray | None]
     to_encode: list[int]  # positions in ``passages`` still without a vector
     written: set[str] = field(default_factory=set)  # documents already stored ahead of the file
+    collection: str = SHARED
 
     def finished_documents(self) -> tuple[list[tuple[Document, str]], list[NewPassage]]:
         """Documents not yet stored whose passages all have vectors, with those passages."""
@@ -139,8 +149,11 @@ class Indexer:
         batch_size: int | None = None,
         progress_stream: TextIO | None = None,
         limits: ingest.Limits = ingest.DEFAULT_LIMITS,
+        early_writes: bool = True,
     ) -> None:
         self.store = store
+        # Off for one reading added at a time: all of it lands in one transaction or none.
+        self.early_writes = early_writes
         self.limits = limits
         self.embedder = embedder
         self.batch_size = batch_size or (256 if getattr(embedder, "device", "cpu") != "cpu" else 32)
@@ -164,8 +177,15 @@ class Indexer:
         return np.vstack([self._vector_cache[t] for t in texts])
 
     def run(
-        self, paths: Sequence[str | Path], *, prune: bool = False, rebuild: bool = False
+        self,
+        paths: Sequence[str | Path],
+        *,
+        prune: bool = False,
+        rebuild: bool = False,
+        collection: str = SHARED,
     ) -> IndexReport:
+        """Index ``paths`` into ``collection``; ``prune`` forgets that collection's files that
+        are gone (never another collection's)."""
         started = time.monotonic()
         report = IndexReport()
         if rebuild:
@@ -179,12 +199,12 @@ class Indexer:
         report.files_seen = len(files)
         jobs = []
         for path in files:
-            job = self._plan(path, report)
+            job = self._plan(path, report, collection)
             if job is not None:
                 jobs.append(job)
         self._encode_and_write(jobs, report)
         if prune:
-            for stored in self.store.file_paths():
+            for stored in self.store.file_paths(collection):
                 if not Path(stored).exists():
                     gone = self.store.delete_file(stored)
                     report.files_pruned += 1
@@ -192,8 +212,34 @@ class Indexer:
         report.seconds = time.monotonic() - started
         return report
 
-    def _plan(self, path: Path, report: IndexReport) -> _FileJob | None:
-        key = str(path.resolve())
+    def plan_file(
+        self,
+        path: Path,
+        *,
+        stored_as: Path,
+        collection: str,
+        report: IndexReport,
+        url: str | None = None,
+    ) -> _FileJob | None:
+        """Read one file for ``collection`` as if it lay at ``stored_as`` (a reading staged
+        elsewhere until its documents are committed); None when it cannot be read. ``url``,
+        where it was fetched from, is its documents' link unless they declare one."""
+        self._files, self._repetition = [path], None
+        return self._plan(path, report, collection, key=str(stored_as.resolve()), url=url)
+
+    def write_jobs(self, jobs: list[_FileJob], report: IndexReport) -> None:
+        """Encode and store planned files (each in its own transaction)."""
+        self._encode_and_write(jobs, report)
+
+    def _plan(
+        self,
+        path: Path,
+        report: IndexReport,
+        collection: str = SHARED,
+        key: str | None = None,
+        url: str | None = None,
+    ) -> _FileJob | None:
+        key = key or str(path.resolve())
         try:
             ingest.check_size(path, path.stat().st_size, self.limits)  # before reading it
             data = path.read_bytes()
@@ -225,11 +271,15 @@ class Indexer:
         for note in notes:
             report.warnings.append((str(path), note))
             log.warning("%s", note)
+        documents = [
+            in_collection(doc if doc.url or not url else replace(doc, url=url), collection)
+            for doc in documents
+        ]
         old_hashes = self.store.document_hashes(key)
         hashed = [(doc, content_hash(doc)) for doc in documents]
         changed = [doc for doc, h in hashed if old_hashes.get(doc.doc_id) != h]
         reusable = self.store.existing_passages(doc.doc_id for doc in changed)
-        job = _FileJob(key, sha, len(data), hashed, [], [], [])
+        job = _FileJob(key, sha, len(data), hashed, [], [], [], collection=collection)
         for doc in changed:
             for ord_, span in enumerate(chunk_text(doc.text)):
                 text = doc.text[span.start : span.end]
@@ -297,6 +347,8 @@ class Indexer:
 
     def _write_early(self, job: _FileJob) -> None:
         """Store a large file's finished documents now, so an interruption keeps them."""
+        if not self.early_writes:
+            return
         documents, passages = job.finished_documents()
         if len(passages) >= EARLY_WRITE:
             self.store.write_documents(job.path, documents, passages)
@@ -304,7 +356,9 @@ class Indexer:
 
     def _write(self, job: _FileJob, report: IndexReport) -> None:
         _, passages = job.finished_documents()
-        self.store.replace_file(job.path, job.sha256, job.size, job.documents, passages)
+        self.store.replace_file(
+            job.path, job.sha256, job.size, job.documents, passages, job.collection
+        )
         report.files_indexed += 1
         report.documents_written += len({p.doc_id for p in passages} | job.written)
         log.info(

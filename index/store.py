@@ -21,7 +21,7 @@ import numpy as np
 import sqlite_utils
 
 from index.errors import IncompatibleIndex, IndexMissing
-from index.models import Document, Passage
+from index.models import SHARED, Document, Passage
 from index.sqlite import Migration, connect, migrate, transaction, utc_now
 from index.vectors import sidecar_path
 
@@ -100,11 +100,33 @@ def _migration_3(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE documents ADD COLUMN page_starts TEXT NOT NULL DEFAULT '[]'")
 
 
+def _migration_4(db: sqlite_utils.Database) -> None:
+    """Collections: every document and file belongs to one (what an index held before is the
+    operator's ``shared`` collection, nothing re-encoded); who added and removed what, and the
+    role a server lets manage its collection."""
+    db.executescript(
+        f"""
+        ALTER TABLE documents ADD COLUMN collection TEXT NOT NULL DEFAULT '{SHARED}';
+        ALTER TABLE files ADD COLUMN collection TEXT NOT NULL DEFAULT '{SHARED}';
+        CREATE INDEX documents_collection ON documents(collection);
+        CREATE INDEX files_collection ON files(collection, sha256);
+        CREATE TABLE collection_events (
+            event_id INTEGER PRIMARY KEY AUTOINCREMENT, collection TEXT NOT NULL,
+            action TEXT NOT NULL, user_id INTEGER, at TEXT NOT NULL,
+            title TEXT NOT NULL, doc_ids TEXT NOT NULL DEFAULT '[]', detail TEXT NOT NULL DEFAULT ''
+        );
+        CREATE INDEX collection_events_at ON collection_events(collection, event_id);
+        CREATE TABLE collection_roles (collection TEXT PRIMARY KEY, role_id INTEGER NOT NULL);
+        """
+    )
+
+
 # Ordered migrations: index i brings the schema to version i + 1.
 MIGRATIONS: tuple[Migration, ...] = (
     _migration_1,
     _migration_2,
     _migration_3,
+    _migration_4,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -114,14 +136,28 @@ def document_row(doc: Document, path: str | None, content_hash: str, now: str) -
     return (
         doc.doc_id, doc.source_id, path, doc.title, json.dumps(list(doc.authors)),
         doc.published, doc.url, doc.site, doc.text, content_hash, now,
-        json.dumps(list(doc.page_starts)),
+        json.dumps(list(doc.page_starts)), doc.collection,
     )  # fmt: skip
 
 
 INSERT_DOCUMENT = (
     "INSERT INTO documents(doc_id, source_id, path, title, authors, published, url, site, "
-    "text, content_hash, indexed_at, page_starts) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)"
+    "text, content_hash, indexed_at, page_starts, collection) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)"
 )
+
+
+@dataclass(frozen=True)
+class CollectionEvent:
+    """One add or remove in a collection: who (a user id), when (UTC ISO), what."""
+
+    event_id: int
+    collection: str
+    action: str  # "add" or "remove"
+    user_id: int | None
+    at: str
+    title: str
+    doc_ids: tuple[str, ...]
+    detail: str
 
 
 @dataclass(frozen=True)
@@ -240,9 +276,38 @@ class Store:
             row = self.db.execute("SELECT sha256 FROM files WHERE path = ?", [path]).fetchone()
             return None if row is None else str(row[0])
 
-    def file_paths(self) -> list[str]:
+    def file_paths(self, collection: str | None = None) -> list[str]:
+        """Indexed files, of one collection when given."""
         with self._lock:
-            return [r[0] for r in self.db.execute("SELECT path FROM files ORDER BY path")]
+            if collection is None:
+                rows = self.db.execute("SELECT path FROM files ORDER BY path")
+            else:
+                rows = self.db.execute(
+                    "SELECT path FROM files WHERE collection = ? ORDER BY path", [collection]
+                )
+            return [r[0] for r in rows]
+
+    def file_documents(self, collection: str, sha256: str) -> list[Document]:
+        """The documents of a file with these bytes already in ``collection`` (none: new)."""
+        with self._lock:
+            rows = self.db.execute(
+                f"SELECT {self._DOC_COLUMNS} FROM documents WHERE path IN "
+                "(SELECT path FROM files WHERE collection = ? AND sha256 = ?) ORDER BY doc_id",
+                [collection, sha256],
+            )
+            return [self._document(r) for r in rows]
+
+    def documents_with_texts(self, collection: str, texts: Iterable[str]) -> list[Document]:
+        """Documents of ``collection`` whose text is one of ``texts`` (the same reading)."""
+        found: list[Document] = []
+        with self._lock:
+            for text in dict.fromkeys(texts):
+                rows = self.db.execute(
+                    f"SELECT {self._DOC_COLUMNS} FROM documents WHERE collection = ? AND text = ?",
+                    [collection, text],
+                )
+                found.extend(self._document(r) for r in rows)
+        return found
 
     def existing_passages(self, doc_ids: Iterable[str]) -> dict[tuple[str, str], np.ndarray]:
         """Vectors already stored for these documents, keyed by (doc_id, passage text)."""
@@ -272,6 +337,7 @@ class Store:
         size: int,
         documents: Sequence[tuple[Document, str]],
         passages: Sequence[NewPassage],
+        collection: str = SHARED,
     ) -> None:
         """Make ``path`` hold exactly ``documents`` in one transaction.
 
@@ -287,10 +353,11 @@ class Store:
                 path, [(d, h) for d, h in documents if d.doc_id not in keep], passages
             )
             self.db.execute(
-                "INSERT INTO files(path, sha256, size, indexed_at) VALUES (?,?,?,?) "
+                "INSERT INTO files(path, sha256, size, indexed_at, collection) VALUES (?,?,?,?,?) "
                 "ON CONFLICT(path) DO UPDATE SET sha256 = excluded.sha256, "
-                "size = excluded.size, indexed_at = excluded.indexed_at",
-                [path, sha256, size, utc_now()],
+                "size = excluded.size, indexed_at = excluded.indexed_at, "
+                "collection = excluded.collection",
+                [path, sha256, size, utc_now(), collection],
             )
 
     def write_documents(
@@ -353,7 +420,7 @@ class Store:
 
     @staticmethod
     def _document(row: sqlite3.Row | tuple) -> Document:
-        doc_id, source_id, path, title, authors, published, url, site, text, page_starts = row
+        doc_id, source_id, path, title, authors, published, url, site, text, page_starts = row[:10]
         return Document(
             doc_id=doc_id,
             source_id=source_id,
@@ -365,10 +432,12 @@ class Store:
             site=site,
             path=path,
             page_starts=tuple(json.loads(page_starts)),
+            collection=row[10],
         )
 
     _DOC_COLUMNS = (
-        "doc_id, source_id, path, title, authors, published, url, site, text, page_starts"
+        "doc_id, source_id, path, title, authors, published, url, site, text, page_starts, "
+        "collection"
     )
 
     def document(self, doc_id: str) -> Document | None:
@@ -487,6 +556,76 @@ class Store:
                 log.debug("fts query %r failed: %s", match, exc)
                 return []
 
+    # -- collections: what was added and removed, and who may ------------------------------
+
+    def delete_documents(self, doc_ids: Sequence[str]) -> list[str]:
+        """Delete documents in one transaction; returns the files left with none (forgotten)."""
+        emptied: list[str] = []
+        with self.writing():
+            paths: set[str] = set()
+            for doc_id in doc_ids:
+                row = self.db.execute(
+                    "SELECT path FROM documents WHERE doc_id = ?", [doc_id]
+                ).fetchone()
+                if row is not None and row[0] is not None:
+                    paths.add(row[0])
+            for doc_id in doc_ids:
+                self._delete_document(doc_id)
+            for path in sorted(paths):
+                if not self.document_hashes(path):
+                    self.db.execute("DELETE FROM files WHERE path = ?", [path])
+                    emptied.append(path)
+        return emptied
+
+    def record_event(
+        self,
+        collection: str,
+        action: str,
+        user_id: int | None,
+        title: str,
+        doc_ids: Sequence[str] = (),
+        detail: str = "",
+    ) -> None:
+        """Note one add or remove (its own transaction; the generation does not move)."""
+        with self._lock, transaction(self.db):
+            self.db.execute(
+                "INSERT INTO collection_events(collection, action, user_id, at, title, doc_ids, "
+                "detail) VALUES (?,?,?,?,?,?,?)",
+                [collection, action, user_id, utc_now(), title, json.dumps(list(doc_ids)), detail],
+            )
+
+    def events(self, collection: str, limit: int = 100) -> list[CollectionEvent]:
+        """The latest adds and removes in ``collection``, newest first."""
+        with self._lock:
+            rows = self.db.execute(
+                "SELECT event_id, collection, action, user_id, at, title, doc_ids, detail "
+                "FROM collection_events WHERE collection = ? ORDER BY event_id DESC LIMIT ?",
+                [collection, limit],
+            ).fetchall()
+        return [
+            CollectionEvent(r[0], r[1], r[2], r[3], r[4], r[5], tuple(json.loads(r[6])), r[7])
+            for r in rows
+        ]
+
+    def editor_role(self, collection: str) -> int | None:
+        """The role allowed to add to and remove from ``collection`` (besides Manage Server)."""
+        with self._lock:
+            row = self.db.execute(
+                "SELECT role_id FROM collection_roles WHERE collection = ?", [collection]
+            ).fetchone()
+            return None if row is None else int(row[0])
+
+    def set_editor_role(self, collection: str, role_id: int | None) -> None:
+        with self._lock, transaction(self.db):
+            if role_id is None:
+                self.db.execute("DELETE FROM collection_roles WHERE collection = ?", [collection])
+            else:
+                self.db.execute(
+                    "INSERT INTO collection_roles(collection, role_id) VALUES (?, ?) "
+                    "ON CONFLICT(collection) DO UPDATE SET role_id = excluded.role_id",
+                    [collection, role_id],
+                )
+
     def close(self) -> None:
         with self._lock:
             self.db.close()
@@ -530,6 +669,11 @@ class Store:
             return self.db.execute(
                 "SELECT doc_id, source_id, title, site, published, authors FROM documents"
             ).fetchall()
+
+    def document_collections(self) -> dict[str, str]:
+        """Each document's collection."""
+        with self._lock:
+            return dict(self.db.execute("SELECT doc_id, collection FROM documents").fetchall())
 
     def document_indexed_at(self) -> dict[str, str]:
         """When each document was (last) indexed, as an ISO time in UTC."""

@@ -1,10 +1,11 @@
 """Test entry point: the indexer in its own process, killed at a chosen write.
 
 ``python -m tests.index_worker DB PATH...`` indexes PATHs into DB with the fake embedder, as
-``briefbot index`` does. ``BRIEFBOT_TEST_KILL_AT_INSERT=N`` SIGKILLs the process just before the
-N-th row it would insert into ``passages`` runs: inside a write transaction, after N - 1 rows of
-the run went in (SQLite's trace hook sees each statement as it starts, so the kill always lands
-mid-write, never before the first or after the last).
+``briefbot index`` does; ``--add COLLECTION DATA_DIR DB FILE`` adds FILE to a server's
+collection, as ``/corpus add`` does. ``BRIEFBOT_TEST_KILL_AT_INSERT=N`` SIGKILLs the process
+just before the N-th row it would insert into ``passages`` runs: inside a write transaction,
+after N - 1 rows of the run went in (SQLite's trace hook sees each statement as it starts, so the
+kill always lands mid-write, never before the first or after the last).
 """
 
 from __future__ import annotations
@@ -12,7 +13,9 @@ from __future__ import annotations
 import os
 import signal
 import sys
+from pathlib import Path
 
+from index.collections import add_reading
 from index.embedding import FakeEmbedder
 from index.pipeline import Indexer
 from index.store import Store
@@ -40,5 +43,17 @@ def main(db: str, paths: list[str]) -> int:
     return 0
 
 
+def add(collection: str, data_dir: str, db: str, file: str) -> int:
+    store = Store(db)
+    if kill_at := os.environ.get("BRIEFBOT_TEST_KILL_AT_INSERT"):
+        kill_at_insert(store, int(kill_at))
+    data = Path(file).read_bytes()
+    added = add_reading(store, FakeEmbedder(), data_dir, collection, Path(file).name, data)
+    sys.stdout.write(f"{added.passages} passages\n")
+    return 0
+
+
 if __name__ == "__main__":
+    if sys.argv[1] == "--add":
+        sys.exit(add(*sys.argv[2:6]))
     sys.exit(main(sys.argv[1], sys.argv[2:]))
