@@ -425,7 +425,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args))
     except BriefbotError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        from briefings.render import visible
+
+        print(f"error: {visible(str(exc))}", file=sys.stderr)
         return 2
     except BrokenPipeError:
         return 0

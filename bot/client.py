@@ -18,6 +18,7 @@ from bot.settings import Settings, load_settings
 from bot.views import DYNAMIC_ITEMS, Paginator
 from index.errors import BriefbotError, IndexMissing
 from index.library import Library
+from index.models import SHARED, guild_collection
 
 log = logging.getLogger(__name__)
 
@@ -66,9 +67,21 @@ class BriefBot(commands.Bot):
 
     @property
     def library(self) -> Library:
+        """The whole index (every collection): for the operator's work, never a user's answer."""
         if self._library is None:
             raise IndexMissing("the index is still loading")
         return self._library
+
+    def collections_for(self, guild_id: int | None) -> frozenset[str]:
+        """What a server sees: its own collection, and the shared one unless turned off."""
+        seen = {SHARED} if self.settings.shared_collection_in_servers or guild_id is None else set()
+        if guild_id is not None:
+            seen.add(guild_collection(guild_id))
+        return frozenset(seen)
+
+    def library_for(self, guild_id: int | None) -> Library:
+        """The index as one server sees it (outside a server: the shared collection)."""
+        return self.library.within(self.collections_for(guild_id))
 
     async def setup_hook(self) -> None:
         if self._library is None:

@@ -14,7 +14,7 @@ from briefings.brief import make_brief
 from briefings.corpus import corpus_overview
 from briefings.digest import DigestSnapshot
 from briefings.digest_build import build_digest
-from briefings.render import brief_text, corpus_text, digest_text, sources_text
+from briefings.render import brief_text, corpus_text, digest_text, sources_text, visible
 from index.errors import BriefbotError, InputError
 from index.library import Library
 
@@ -114,7 +114,7 @@ def handle_line(library: Library, line: str, session: Session | None = None) -> 
     try:
         return command(library, argv[1:], session if session is not None else Session())
     except BriefbotError as exc:
-        return f"error: {exc}"
+        return f"error: {visible(str(exc))}"
 
 
 def run_console(db_path: str, stdin: TextIO, stdout: TextIO) -> int:

@@ -17,6 +17,7 @@ from bot.embeds import (
     FOOTER_LIMIT,
     TITLE_LIMIT,
     clip,
+    echo,
     embeds_size,
 )
 from briefings.digest import ChangeKind, Digest, DigestQuote, DigestTheme
@@ -71,7 +72,7 @@ def _timestamp(iso: str) -> int:
 
 
 def _header(digest: Digest, marker: str) -> discord.Embed:
-    about = f" on “{digest.topic}”" if digest.topic else ""
+    about = f" on “{echo(digest.topic)}”" if digest.topic else ""
     lines: list[str] = []
     if digest.quiet:
         lines.append(f"Nothing new {_since(digest)}: no documents were added.")

@@ -6,6 +6,7 @@ visible "…" and a note, and its passage id is always shown so `/sources` can s
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import discord
@@ -13,6 +14,7 @@ import discord
 from briefings.brief import Brief
 from briefings.corpus import CorpusEntry, CorpusOverview
 from briefings.quotes import Quote
+from briefings.render import visible
 from briefings.sources import SourceView
 
 # Discord's limits (https://discord.com/developers/docs/resources/message#embed-object-embed-limits)
@@ -61,6 +63,26 @@ def clip_start(text: str, limit: int) -> str:
     if len(text) <= limit:
         return text
     return ELLIPSIS + text[len(text) - limit + len(ELLIPSIS) :].lstrip()
+
+
+_MASKED_LINK = re.compile(r"(?<!\\)\[([^\]]*)\]\(")  # not one escaped already
+_MENTION = re.compile(r"<([@#])")
+
+
+def echo(text: str, *, markdown: bool = False) -> str:
+    """What a user typed, safe to echo in a message or embed: shown, never obeyed.
+
+    Hidden and control characters become escapes (``briefings.render.visible``); ``@everyone``,
+    ``@here``, ``<@id>``, ``<@&id>`` and ``<#id>`` cannot form a mention and ``[x](url)``
+    cannot form a masked link. ``markdown``: escape every markdown character too (for text
+    set inside the bot's own formatting).
+    """
+    text = visible(text)
+    if markdown:
+        text = discord.utils.escape_markdown(text)  # escapes only the first masked link
+    text = _MASKED_LINK.sub(r"\[\1\](", text)
+    text = discord.utils.escape_mentions(text)
+    return _MENTION.sub("<\u200b\\1", text)
 
 
 def safe_url(url: str | None) -> str | None:
@@ -114,9 +136,8 @@ def brief_header(brief: Brief, page: int, pages: int) -> str:
             f" since {brief.since}" if brief.since else "",
         ]
     )
-    topic = discord.utils.escape_markdown(brief.topic)
     head = (
-        f"**Brief: {topic}**{discord.utils.escape_markdown(narrowed)} — "
+        f"**Brief: {echo(brief.topic, markdown=True)}**{echo(narrowed, markdown=True)} — "
         f"{len(brief.quotes)} quote(s) from {brief.documents} document(s)"
     )
     tail = f" · page {page}/{pages}" if pages > 1 else ""

@@ -9,7 +9,7 @@ from typing import Any
 import discord
 from discord import app_commands
 
-from bot.embeds import CONTENT_LIMIT, clip
+from bot.embeds import CONTENT_LIMIT, clip, echo
 from index.errors import (
     BriefbotError,
     IncompatibleIndex,
@@ -28,6 +28,10 @@ MISSING_PERMISSIONS = "You need the {} permission to do that here."
 BOT_MISSING_PERMISSIONS = "I can't do that in this channel: I need the {} permission."
 NOT_YOURS = "These buttons belong to whoever asked; run the command yourself to page through."
 PAGES_EXPIRED = "These pages have expired; run the command again to page through it."
+
+
+class Refused(app_commands.CheckFailure):
+    """A check that says why, in words for the user (e.g. who may edit a server's corpus)."""
 
 
 def _sentence(text: str) -> str:
@@ -50,9 +54,9 @@ def user_message(error: BaseException) -> str | None:
     if isinstance(error, IncompatibleIndex):
         return INDEX_INCOMPATIBLE
     if isinstance(error, InputError | NotFound | NothingRelevant):
-        return _sentence(str(error))
+        return _sentence(echo(str(error)))  # the message may quote what the user typed
     if isinstance(error, BriefbotError):
-        return _sentence(str(error)) or GENERIC
+        return _sentence(echo(str(error))) or GENERIC
     if isinstance(error, app_commands.CommandOnCooldown):
         return f"Slow down: try again in {math.ceil(error.retry_after)} s."
     if isinstance(error, app_commands.TransformerError):
@@ -61,6 +65,8 @@ def user_message(error: BaseException) -> str | None:
         return MISSING_PERMISSIONS.format(permission_names(error.missing_permissions))
     if isinstance(error, app_commands.BotMissingPermissions):
         return BOT_MISSING_PERMISSIONS.format(permission_names(error.missing_permissions))
+    if isinstance(error, Refused):
+        return str(error)
     if isinstance(error, app_commands.NoPrivateMessage):
         return "That command works only in a server."
     if isinstance(error, app_commands.CheckFailure):

@@ -24,6 +24,10 @@ class Settings(BaseSettings):
     brief_cooldown_seconds: float = 5.0
     sources_cooldown_seconds: float = 3.0
     guild_ready_timeout: float = 2.0  # how long READY waits for more guilds (seconds)
+    # Collections: each server's own readings (/corpus add) beside the operator's shared ones.
+    shared_collection_in_servers: bool = True  # every server also sees the shared collection
+    corpus_data_dir: str = "briefbot-data"  # a folder per server holds what it added
+    corpus_upload_max_mb: float = 20.0  # the largest attachment or link /corpus add takes
     # What the indexer reads (index.ingest.Limits): a file over a limit is skipped, named.
     max_file_mb: float = DEFAULT_LIMITS.max_file_mb
     max_jsonl_mb: float = DEFAULT_LIMITS.max_jsonl_mb

@@ -34,7 +34,8 @@ async def send_sources(interaction: discord.Interaction[BriefBot], passage_id: i
     """Answer with a passage's provenance, only to the user (the Sources button)."""
     interaction.extras["ephemeral_defer"] = True
     await interaction.response.defer(ephemeral=True, thinking=True)
-    view = await asyncio.to_thread(passage_sources, interaction.client.library, passage_id)
+    library = interaction.client.library_for(interaction.guild_id)
+    view = await asyncio.to_thread(passage_sources, library, passage_id)
     await interaction.followup.send(
         embeds=sources_embeds(view), ephemeral=True, allowed_mentions=NO_MENTIONS
     )

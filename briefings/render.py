@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import textwrap
+import unicodedata
 
 from briefings.brief import Brief
 from briefings.corpus import CorpusOverview
@@ -11,6 +12,27 @@ from briefings.quotes import Quote
 from briefings.sources import SourceView
 
 WIDTH = 100
+
+# Characters that move, hide or fake text when printed: controls (Cc), format characters
+# (Cf: zero-width spaces and joiners, bidi overrides and isolates, the BOM), line and paragraph
+# separators (Zl, Zp), lone surrogates (Cs) and private use (Co).
+_HIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp", "Cs", "Co"})
+
+
+def visible(text: str) -> str:
+    """User text as it is safe to echo: hidden and control characters become escapes.
+
+    ``"a\x01b\u202e"`` → ``"a\\x01b\\u202e"``: a terminal or a Discord message shows what was
+    typed instead of obeying it. Newlines and tabs are kept.
+    """
+    if text.isprintable():
+        return text
+    return "".join(
+        ch
+        if ch in "\n\t" or unicodedata.category(ch) not in _HIDDEN_CATEGORIES
+        else ascii(ch)[1:-1]
+        for ch in text
+    )
 
 
 def _wrap(text: str, indent: str) -> str:
@@ -31,12 +53,12 @@ def quote_text(quote: Quote, number: int | None = None) -> str:
 def brief_text(brief: Brief) -> str:
     narrowed = "".join(
         [
-            f" from {brief.source}" if brief.source else "",
+            f" from {visible(brief.source)}" if brief.source else "",
             f" since {brief.since}" if brief.since else "",
         ]
     )
     header = (
-        f"Brief: {brief.topic}{narrowed} — {len(brief.quotes)} quote(s) "
+        f"Brief: {visible(brief.topic)}{narrowed} — {len(brief.quotes)} quote(s) "
         f"from {brief.documents} document(s)"
     )
     body = "\n\n".join(quote_text(q, i) for i, q in enumerate(brief.quotes, start=1))
@@ -110,7 +132,7 @@ def running_line(theme: DigestTheme) -> str:
 
 def digest_text(digest: Digest) -> str:
     """The digest for a terminal: the period's documents and themes, quotes, running themes."""
-    about = f" on “{digest.topic}”" if digest.topic else ""
+    about = f" on “{visible(digest.topic)}”" if digest.topic else ""
     period = digest.period
     if digest.quiet:
         lines = [f"Digest{about}: nothing new {_since(digest)} — no documents were added."]

@@ -49,13 +49,24 @@ def default_db_path() -> str:
     return os.environ.get("BRIEFBOT_DB") or DEFAULT_DB
 
 
+MAX_PASSAGE_ID = 2**63 - 1  # SQLite's largest integer
+
+
+def clipped(value: object, limit: int = 60) -> str:
+    """``repr(value)``, cut to ``limit`` characters with an ellipsis (for error messages)."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def parse_passage_id(value: str | int) -> int:
     """``P42``, ``p42`` or ``42`` → 42; anything else is an InputError."""
     text = str(value).strip()
     if text[:1] in ("P", "p"):
         text = text[1:]
-    if not text.isdigit():
-        raise InputError(f"{value!r} is not a passage id: they look like P42")
+    # ASCII digits only ("²".isdigit() is true) and within SQLite's 64-bit integers.
+    digits = text.lstrip("0")
+    if not (text.isascii() and text.isdigit()) or len(digits) > 19 or int(text) > MAX_PASSAGE_ID:
+        raise InputError(f"{clipped(value)} is not a passage id: they look like P42")
     return int(text)
 
 

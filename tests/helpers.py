@@ -84,6 +84,20 @@ def slash(name: str, *, user_id: int = ALICE, **options: Any) -> dict[str, Any]:
     )
 
 
+def subcommand(
+    group: str, name: str, *, user_id: int = ALICE, permissions: int | None = None, **options: Any
+) -> dict[str, Any]:
+    """``/group name option:value``; ``permissions`` are the member's (default: all of them)."""
+    kinds = {bool: 5, int: 4, float: 10, str: 3}
+    opts = [{"name": k, "type": kinds[type(v)], "value": v} for k, v in options.items()]
+    data = {"id": str(next(_ids)), "name": group, "type": 1,
+            "options": [{"name": name, "type": 1, "options": opts}]}  # fmt: skip
+    payload = interaction_payload(2, data, user_id=user_id)
+    if permissions is not None:
+        payload["member"]["permissions"] = str(permissions)
+    return payload
+
+
 def autocomplete(name: str, focused: str, value: str, **others: Any) -> dict[str, Any]:
     opts = [{"name": k, "type": 3, "value": v} for k, v in others.items()]
     opts.append({"name": focused, "type": 3, "value": value, "focused": True})

@@ -14,6 +14,7 @@ from tests.helpers import (
     ALICE,
     BOB,
     EPHEMERAL,
+    GUILD_ID,
     assert_message_within_limits,
     assert_no_mentions,
     autocomplete,
@@ -23,6 +24,7 @@ from tests.helpers import (
     message_command,
     message_payload,
     slash,
+    subcommand,
 )
 
 DEFERRED = 5  # DEFERRED_CHANNEL_MESSAGE_WITH_SOURCE
@@ -262,7 +264,9 @@ async def test_unexpected_errors_get_a_generic_reply_and_a_logged_traceback(
 
 
 async def test_topic_autocomplete_offers_titles_without_waiting_for_a_rebuild(bot, fake_discord):
-    vocabulary = bot.get_cog("Briefs").vocabulary
+    await dispatch(bot, autocomplete("brief", "topic", "russia"))  # the server's first: built
+    fake_discord.requests.clear()
+    vocabulary = bot.get_cog("Briefs").vocabularies[GUILD_ID]
     rebuilding, release, rebuilt = threading.Event(), threading.Event(), threading.Event()
 
     def slow_build(library):  # a rebuild stuck on a busy index
@@ -305,7 +309,7 @@ async def test_source_autocomplete_offers_sites_and_authors(bot, fake_discord):
 
 
 async def test_corpus_lists_the_documents_within_limits(bot, fake_discord, seeds_library):
-    await dispatch(bot, slash("corpus"))
+    await dispatch(bot, subcommand("corpus", "list"))
     assert fake_discord.requests[0].json == {"type": DEFERRED}
     [reply] = followups(fake_discord)
     assert_message_within_limits(reply.json)

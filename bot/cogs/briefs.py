@@ -145,14 +145,26 @@ class Briefs(commands.Cog):
 
     def __init__(self, bot: BriefBot) -> None:
         self.bot = bot
-        self.vocabulary = Vocabulary()
+        # One per server: autocomplete offers only what that server's scope holds.
+        self.vocabularies: dict[int | None, Vocabulary] = {}
         self.sources_menu = app_commands.ContextMenu(
             name="Sources for this quote", callback=self.sources_for_message
         )
 
     async def cog_load(self) -> None:
-        await asyncio.to_thread(self.vocabulary.build, self.bot.library)
+        self.bot.library.refresh()  # fail early when the index cannot be read
         self.bot.tree.add_command(self.sources_menu)
+
+    async def vocabulary(self, guild_id: int | None) -> Vocabulary:
+        """The server's autocomplete vocabulary (built on first use, then kept fresh)."""
+        vocabulary = self.vocabularies.get(guild_id)
+        library = self.bot.library_for(guild_id)
+        if vocabulary is None:
+            vocabulary = self.vocabularies[guild_id] = Vocabulary()
+            await asyncio.to_thread(vocabulary.build, library)
+        else:
+            await vocabulary.refresh_if_stale(library)
+        return vocabulary
 
     async def cog_unload(self) -> None:
         self.bot.tree.remove_command(self.sources_menu.name, type=self.sources_menu.type)
@@ -180,7 +192,12 @@ class Briefs(commands.Cog):
         parse_since(since)
         await interaction.response.defer(thinking=True)
         brief = await asyncio.to_thread(
-            make_brief, self.bot.library, topic, k=count, source=source or None, since=since
+            make_brief,
+            self.bot.library_for(interaction.guild_id),
+            topic,
+            k=count,
+            source=source or None,
+            since=since,
         )
         await send_pages(interaction, brief_pages(brief))
 
@@ -188,15 +205,15 @@ class Briefs(commands.Cog):
     async def brief_topic_autocomplete(
         self, interaction: discord.Interaction[BriefBot], current: str
     ) -> list[app_commands.Choice[str]]:
-        await self.vocabulary.refresh_if_stale(self.bot.library)
-        return _choices(rank_choices(current, self.vocabulary.topics))
+        vocabulary = await self.vocabulary(interaction.guild_id)
+        return _choices(rank_choices(current, vocabulary.topics))
 
     @brief.autocomplete("source")
     async def brief_source_autocomplete(
         self, interaction: discord.Interaction[BriefBot], current: str
     ) -> list[app_commands.Choice[str]]:
-        await self.vocabulary.refresh_if_stale(self.bot.library)
-        return _choices(rank_choices(current, self.vocabulary.sources))
+        vocabulary = await self.vocabulary(interaction.guild_id)
+        return _choices(rank_choices(current, vocabulary.sources))
 
     # -- /sources --------------------------------------------------------------------------
 
@@ -206,7 +223,8 @@ class Briefs(commands.Cog):
     async def sources(self, interaction: discord.Interaction[BriefBot], passage: str) -> None:
         passage_id = parse_passage_id(passage)
         await interaction.response.defer(thinking=True)
-        view = await asyncio.to_thread(passage_sources, self.bot.library, passage_id)
+        library = self.bot.library_for(interaction.guild_id)
+        view = await asyncio.to_thread(passage_sources, library, passage_id)
         await interaction.followup.send(embeds=sources_embeds(view), allowed_mentions=NO_MENTIONS)
 
     @app_commands.checks.dynamic_cooldown(_cooldown("sources_cooldown_seconds"))
@@ -217,7 +235,8 @@ class Briefs(commands.Cog):
         text = message_text(message)
         interaction.extras["ephemeral_defer"] = True
         await interaction.response.defer(ephemeral=True, thinking=True)
-        view = await asyncio.to_thread(sources_for_text, self.bot.library, text)
+        library = self.bot.library_for(interaction.guild_id)
+        view = await asyncio.to_thread(sources_for_text, library, text)
         await interaction.followup.send(
             embeds=sources_embeds(view), ephemeral=True, allowed_mentions=NO_MENTIONS
         )

@@ -24,6 +24,7 @@ from bot.digest_embeds import (
     mentions_for,
 )
 from bot.digest_store import DigestStore, QuietWeeks, Subscription
+from bot.embeds import echo
 from bot.scheduling import (
     DAYS,
     DeliveryBlocked,
@@ -83,7 +84,7 @@ def describe(subscription: Subscription, next_run: datetime | None) -> str:
     )
     parts = [f"<#{subscription.channel_id}>: {when} ({subscription.timezone})"]
     if subscription.topic:
-        parts.append(f"topic “{subscription.topic}”")
+        parts.append(f"topic “{echo(subscription.topic)}”")
     if subscription.mention_role_id:
         parts.append(f"pings <@&{subscription.mention_role_id}>")
     if subscription.skips_quiet_weeks:
@@ -184,10 +185,16 @@ class Digests(commands.Cog):
     # -- work (in threads) -----------------------------------------------------------------
 
     def make_digest(
-        self, subscription: Subscription | None, previous: dict[str, Any] | None, topic: str | None
+        self,
+        subscription: Subscription | None,
+        previous: dict[str, Any] | None,
+        topic: str | None,
+        guild_id: int | None = None,
     ) -> DigestPost:
+        """A digest of what the subscription's server (or ``guild_id``) sees."""
         snapshot = DigestSnapshot.from_json(previous) if previous else None
-        return self.charts_of(build_digest(self.bot.library, snapshot, topic=topic))
+        library = self.bot.library_for(subscription.guild_id if subscription else guild_id)
+        return self.charts_of(build_digest(library, snapshot, topic=topic))
 
     @staticmethod
     def charts_of(digest: Digest) -> DigestPost:
@@ -209,7 +216,9 @@ class Digests(commands.Cog):
         return (digest, charts), digest.snapshot.to_json()
 
     async def rescan(self) -> None:
-        """Index new or changed files of the corpus folders, then reload the library."""
+        """Index new or changed files of the corpus folders (the shared collection) and of each
+        server's folder (its own collection), then reload the library."""
+        from index.collections import collection_folders
         from index.pipeline import Indexer
         from index.store import Store
 
@@ -219,11 +228,15 @@ class Digests(commands.Cog):
         def scan() -> str:
             store = Store(library.store.path)
             try:
-                report = Indexer(store, library.embedder).run(folders)
+                indexer = Indexer(store, library.embedder, limits=self.bot.settings.ingest_limits())
+                summaries = [indexer.run(folders).summary()]
+                for collection, folder in collection_folders(self.bot.settings.corpus_data_dir):
+                    report = indexer.run([folder], collection=collection, prune=True)
+                    summaries.append(f"{collection}: {report.summary()}")
             finally:
                 store.close()
             library.refresh()
-            return report.summary()
+            return "; ".join(summaries)
 
         log.info("corpus re-scan: %s", await asyncio.to_thread(scan))
 
@@ -350,7 +363,9 @@ class Digests(commands.Cog):
             else None
         )
         topic = subscription.topic if subscription else None
-        digest, charts = await asyncio.to_thread(self.make_digest, subscription, previous, topic)
+        digest, charts = await asyncio.to_thread(
+            self.make_digest, subscription, previous, topic, interaction.guild_id
+        )
         stamp = datetime.now(UTC).isoformat(timespec="seconds")
         marker = f"digest on demand {stamp}"
         attach = self.poster.attach_chart and bool(charts)
