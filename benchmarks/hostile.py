@@ -111,9 +111,9 @@ def _text_stream(lines: list[str]) -> bytes:
     return b"<< /Length %d >>\nstream\n" % len(content) + content + b"\nendstream"
 
 
-def many_pages_pdf(path: Path, pages: int) -> Path:
+def many_pages_pdf(path: Path, pages: int, seed: int = 5) -> Path:
     """A PDF of ``pages`` pages sharing one content stream of prose (a small file)."""
-    lines = [s[:90] for s in sentences(30, 5)]
+    lines = [s[:90] for s in sentences(30, seed)]
     first_page = 5
     kids = " ".join(f"{first_page + i} 0 R" for i in range(pages))
     objects = [
@@ -150,4 +150,23 @@ def encrypted_pdf(path: Path, password: str = "secret") -> Path:
     pdf.multi_cell(0, 8, " ".join(sentences(20, 6)))
     pdf.set_encryption(owner_password="owner", user_password=password)
     pdf.output(str(path))
+    return path
+
+
+def big_jsonl(path: Path, megabytes: float, seed: int = 7) -> Path:
+    """A JSONL corpus of ``megabytes`` MB: ~2 KB news-like documents with ids and titles."""
+    import json
+
+    target = int(megabytes * 1_000_000)
+    rng = random.Random(seed)
+    written = number = 0
+    with path.open("w", encoding="utf-8") as f:
+        while written < target:
+            words = [" ".join(rng.choices(_WORDS, k=rng.randint(12, 24))) for _ in range(12)]
+            text = " ".join(f"{w.capitalize()} in item {number}-{i}." for i, w in enumerate(words))
+            record = {"id": f"item-{number}", "title": f"Item {number}", "text": text}
+            line = json.dumps(record) + "\n"
+            f.write(line)
+            written += len(line)
+            number += 1
     return path
