@@ -265,7 +265,7 @@ class Library:
                 else:
                     documents = _LazyDocuments(self.store)
                 self._state = _State(
-                    snapshot, make_vector_index(snapshot.matrix, self.backend), documents
+                    snapshot, make_vector_index(snapshot, self.backend), documents
                 )
                 log.info(
                     "index generation %d: %d passages, %d documents",
@@ -599,16 +599,18 @@ class Library:
                 for doc_id, score in extra.items():
                     doc_lexical[doc_id] = doc_lexical.get(doc_id, 0.0) + cfg.prf_weight * score
                 fused = convex_fuse(arms, cfg.fusion)
-        if feedback_ok and cfg.dense_prf_docs > 0 and cfg.document_dense_weight > 0 and fused:
-            # Rocchio on the embeddings: the dense candidates re-scored by the query moved
-            # towards the best passages of the top documents (no second scan of the index).
+        top_docs: list[str] = []
+        if feedback_ok and cfg.dense_prf_docs > 0 and len(rows) and fused:
             top_docs = [d for d, _ in top_items(fused, cfg.dense_prf_docs)]
             missing = [d for d in top_docs if d not in best_passage]
             if missing:
                 best_passage.update(self._best_passages(query_vector, missing))
-            feedback_rows = np.searchsorted(
-                snap.ids, np.array([best_passage[d] for d in top_docs if d in best_passage])
-            )
+            top_docs = [d for d in top_docs if d in best_passage]
+        if top_docs:
+            # Rocchio on the embeddings: the dense candidates re-scored by the query moved
+            # towards the best passages of the top documents (no second scan of the index).
+            feedback_pids = np.array([best_passage[d] for d in top_docs], dtype=np.int64)
+            feedback_rows = np.searchsorted(snap.ids, feedback_pids)
             moved = rocchio(query_vector, self._rows(state, feedback_rows), cfg.dense_prf_weight)
             order = np.argsort(rows, kind="stable")
             sims = self._rows(state, rows[order]) @ moved

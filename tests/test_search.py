@@ -160,3 +160,7 @@ def test_dense_feedback_reorders_documents_for_short_queries_only(library: Libra
     assert len(short) == len({h.document.doc_id for h in short})
     for hit in short:  # each document still shown by one of its own passages, verbatim
         assert hit.document.text[hit.passage.start : hit.passage.end] == hit.passage.text
+    lexical_only = replace(DEFAULT_CONFIG, document_dense_weight=0.0)
+    assert Library(library.store, library.embedder, config=lexical_only).search(
+        "gas pipeline", k=5, per_document=True
+    )  # no dense candidates: nothing to feed back, no error
