@@ -283,21 +283,45 @@ def _cached_half(matrix: np.ndarray) -> HalfVectorIndex:
     return HalfVectorIndex(matrix, None if codes is None else codes[0])
 
 
-def make_vector_index(matrix: np.ndarray, backend: str = "auto") -> VectorIndex:
-    """The vector backend ``backend`` (``numpy``, ``half``, ``int8`` or ``auto``) over ``matrix``.
+def make_vector_index(source: np.ndarray | VectorSnapshot, backend: str = "auto") -> VectorIndex:
+    """The vector backend ``backend`` over a snapshot (or a bare matrix).
 
-    ``auto``: exact numpy for indexes held in memory (below the sidecar size, a scan is a few
-    milliseconds), float16 with exact re-scoring for memory-mapped ones.
+    Backends: ``numpy`` (exact float32), ``half`` (float16 scan, exact re-score), ``int8``,
+    ``ann`` (an HNSW graph beside the sidecar, exact re-score: ``index.ann``; needs a snapshot
+    with a memory-mapped sidecar) and ``auto``: exact numpy for indexes held in memory (below
+    the sidecar size a scan takes a few milliseconds), ``ann`` over a sidecar from
+    ``index.ann.ANN_MIN`` passages, float16 over a smaller sidecar.
     """
+    snapshot = source if isinstance(source, VectorSnapshot) else None
+    matrix = source.matrix if isinstance(source, VectorSnapshot) else source
+    mapped = isinstance(matrix, np.memmap)
     if backend == "auto":
-        backend = "half" if isinstance(matrix, np.memmap) else "numpy"
+        from index.ann import ANN_MIN
+
+        if mapped and snapshot is not None and len(matrix) >= ANN_MIN:
+            backend = "ann"
+        else:
+            backend = "half" if mapped else "numpy"
     if backend == "numpy":
         return NumpyVectorIndex(matrix)
     if backend == "half":
         return _cached_half(matrix)
     if backend == "int8":
         return _cached_int8(matrix)
+    if backend == "ann":
+        from index.ann import open_ann_index
+
+        if snapshot is None or not mapped:
+            raise ValueError("the ann backend needs a snapshot over a memory-mapped sidecar")
+        return open_ann_index(snapshot, sidecar_instance(snapshot))
     raise ValueError(f"unknown vector backend {backend!r}")
+
+
+def sidecar_instance(snapshot: VectorSnapshot) -> str:
+    """The database instance a memory-mapped snapshot's sidecar was written for."""
+    folder = Path(getattr(snapshot.matrix, "filename", "")).parent
+    meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
+    return str(meta["instance"])
 
 
 # -- the vector sidecar: the store's vectors as memory-mapped files -------------------------

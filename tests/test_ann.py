@@ -1,0 +1,198 @@
+"""The approximate (HNSW) dense backend: recall, filters, increments, crashes, stale graphs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import index.ann as ann
+from benchmarks.bulk import bulk_load
+from index.ann import AnnVectorIndex
+from index.models import Document
+from index.pipeline import content_hash
+from index.store import NewPassage, Store
+from index.vectors import NumpyVectorIndex, load_vectors, make_vector_index
+
+DIM = 24
+PER_DOC = 8
+
+
+def _clustered(n: int, seed: int) -> np.ndarray:
+    """Unit vectors in documents of 8 around shared topics, as embeddings are (not uniform)."""
+    rng = np.random.default_rng(seed)
+    topics = rng.standard_normal((40, DIM), dtype=np.float32)
+    docs = topics[rng.integers(0, 40, n // PER_DOC + 1)]
+    docs += 0.6 * rng.standard_normal(docs.shape, dtype=np.float32)
+    rows = np.repeat(docs, PER_DOC, axis=0)[:n]
+    rows += 0.5 * rng.standard_normal(rows.shape, dtype=np.float32)
+    return rows / np.linalg.norm(rows, axis=1, keepdims=True)
+
+
+def _load(store: Store, vectors: np.ndarray, first_doc: int) -> list[str]:
+    documents, passages, doc_ids = [], [], []
+    for d in range(0, len(vectors), PER_DOC):
+        doc_id = f"d{first_doc + d // PER_DOC}"
+        texts = [f"Passage {j} of {doc_id}." for j in range(min(PER_DOC, len(vectors) - d))]
+        text = "\n\n".join(texts)
+        doc = Document(doc_id=doc_id, source_id=f"s{(first_doc + d // PER_DOC) % 10}", text=text)
+        documents.append((doc, content_hash(doc)))
+        doc_ids.append(doc_id)
+        start = 0
+        for j, passage_text in enumerate(texts):
+            end = start + len(passage_text)
+            passages.append(NewPassage(doc_id, j, start, end, passage_text, vectors[d + j]))
+            start = end + 2
+    bulk_load(store, documents, passages)
+    return doc_ids
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Store:
+    store = Store(tmp_path / "index.db")
+    store.check_model("test-clustered", DIM, claim=True)
+    _load(store, _clustered(2_400, 1), 0)
+    return store
+
+
+@pytest.fixture
+def builds(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """How many graphs were built from scratch (each entry: the rows built over)."""
+    made: list[int] = []
+    real = ann.build_graph
+
+    def counting(matrix, ids, params=ann.DEFAULT_PARAMS):
+        made.append(len(ids))
+        return real(matrix, ids, params)
+
+    monkeypatch.setattr(ann, "build_graph", counting)
+    return made
+
+
+def _ann(store: Store, previous=None) -> tuple[AnnVectorIndex, object]:
+    snapshot = load_vectors(store, DIM, previous, sidecar_min=0)
+    index = make_vector_index(snapshot, "ann")
+    assert isinstance(index, AnnVectorIndex)
+    return index, snapshot
+
+
+def _recall(index, exact, queries, mask=None) -> float:
+    found = []
+    for q in queries:
+        want = set(exact.search(q, 10, mask)[0].tolist())
+        found.append(len(want & set(index.search(q, 10, mask)[0].tolist())) / len(want))
+    return float(np.mean(found))
+
+
+def test_ann_search_matches_exact_search(store: Store, builds: list[int]) -> None:
+    index, snapshot = _ann(store)
+    exact = NumpyVectorIndex(np.asarray(snapshot.matrix))
+    queries = _clustered(200, 9)[:60]
+    assert _recall(index, exact, queries) >= 0.99
+    rows, scores = index.search(queries[0], 10)
+    np.testing.assert_allclose(scores, np.asarray(snapshot.matrix)[rows] @ queries[0], rtol=1e-5)
+    assert list(scores) == sorted(scores, reverse=True)
+    assert builds == [2_400]
+
+
+@pytest.mark.parametrize("share", [0.1, 0.01])  # the graph walk, and the scan of allowed codes
+def test_ann_filters_return_nothing_outside_the_mask(store: Store, share: float) -> None:
+    index, snapshot = _ann(store)
+    allowed_docs = np.random.default_rng(3).random(len(snapshot.doc_ids)) < share
+    allowed_docs[0] = True
+    mask = allowed_docs[snapshot.doc_index]
+    exact = NumpyVectorIndex(np.asarray(snapshot.matrix))
+    queries = _clustered(200, 11)[:40]
+    for q in queries:
+        rows, _ = index.search(q, 10, mask)
+        assert len(rows) == min(10, int(mask.sum()))
+        assert mask[rows].all()
+    assert _recall(index, exact, queries, mask) >= 0.99
+
+
+def test_passages_added_after_the_build_are_found_without_a_rebuild(
+    store: Store, builds: list[int]
+) -> None:
+    _, snapshot = _ann(store)
+    new = _clustered(40, 21)  # over 1% of the graph: written again
+    _load(store, new, 10_000)
+    index, updated = _ann(store, snapshot)
+    assert builds == [2_400]  # inserted into the graph, not rebuilt
+    assert len(index) == 2_440
+    for vector in new:
+        rows, _ = index.search(vector, 1)
+        assert updated.matrix[rows[0]] @ vector == pytest.approx(1.0, abs=1e-5)
+    cold, _ = _ann(store)  # the next start reads the graph with the additions (republished)
+    assert builds == [2_400] and cold.added_since_saved == 0
+
+
+def test_deleted_passages_are_never_returned(store: Store, builds: list[int]) -> None:
+    _, snapshot = _ann(store)
+    doomed = [f"d{i}" for i in range(0, 30)]
+    doomed_vectors = np.asarray(snapshot.matrix)[np.isin(snapshot.doc_index, range(30))]
+    store.delete_documents(doomed)
+    index, updated = _ann(store, snapshot)
+    assert builds == [2_400] and index.deleted == 30 * PER_DOC
+    gone = {updated.doc_ids[i] for i in range(len(updated.doc_ids))} & set(doomed)
+    assert not gone
+    for vector in doomed_vectors[:40]:
+        rows, _ = index.search(vector, 10)
+        assert len(rows) == 10
+        np.testing.assert_array_less(updated.matrix[rows] @ vector, 1.0 - 1e-4)
+    store.delete_documents([f"d{i}" for i in range(30, 100)])  # a quarter of the graph gone
+    _ann(store, updated)
+    assert builds == [2_400, 2_400 - 100 * PER_DOC]
+
+
+def test_a_crash_mid_build_leaves_the_previous_graph_in_use(
+    store: Store, builds: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, snapshot = _ann(store)
+    root = Path(str(store.path) + ".vectors")
+    published = sorted(p.name for p in root.glob("ann-g*"))
+    store.delete_documents([f"d{i}" for i in range(0, 90)])  # forces a rebuild ...
+    _load(store, _clustered(8, 5), 20_000)
+
+    def crash(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("killed mid-build")
+
+    monkeypatch.setattr(ann, "_add_rows", crash)  # ... which dies half-way
+    with pytest.raises(RuntimeError):
+        _ann(store, snapshot)
+    assert sorted(p.name for p in root.glob("ann-g*")) == published
+    monkeypatch.undo()
+    assert ann.build_graph is not None
+    graph_folder = root / published[0]
+    kept = ann._read_graph(
+        graph_folder, store.generation(), DIM, store.instance_id(), ann.AnnParams()
+    )
+    assert kept is not None and kept.index.ntotal == 2_400  # the previous graph, still whole
+
+
+def test_a_graph_from_another_generation_is_rebuilt(store: Store, builds: list[int]) -> None:
+    _ann(store)
+    root = Path(str(store.path) + ".vectors")
+    (folder,) = root.glob("ann-g*")
+    future = root / "ann-g999"
+    folder.rename(future)
+    meta = (
+        (future / "meta.json")
+        .read_text()
+        .replace(f'"generation": {store.generation()}', '"generation": 999')
+    )
+    (future / "meta.json").write_text(meta)
+    index, _ = _ann(store)
+    assert builds == [2_400, 2_400]
+    assert index.search(_clustered(8, 2)[0], 5)[0].size == 5
+
+
+def test_auto_backend_uses_the_graph_from_ann_min_passages(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    snapshot = load_vectors(store, DIM, sidecar_min=0)
+    assert not isinstance(make_vector_index(snapshot, "auto"), AnnVectorIndex)
+    monkeypatch.setattr(ann, "ANN_MIN", 1_000)
+    assert isinstance(make_vector_index(snapshot, "auto"), AnnVectorIndex)
+    in_memory = np.asarray(snapshot.matrix)  # below the sidecar size vectors stay in memory
+    assert isinstance(make_vector_index(in_memory, "auto"), NumpyVectorIndex)
