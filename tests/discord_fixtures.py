@@ -211,11 +211,18 @@ def _install_twin() -> None:
 @pytest.fixture(scope="session")
 def twin_info() -> Iterator[dict[str, Any]]:
     """Start the twin (node twin.mjs) once per test run; yield its info dict."""
+    with start_twin() as info:
+        yield info
+
+
+@contextlib.contextmanager
+def start_twin(config: dict[str, Any] | None = None) -> Iterator[dict[str, Any]]:
+    """A twin of its own (``config``: twin.mjs's, e.g. several guilds); yields its info dict."""
     if shutil.which("node") is None:
         _missing("node")
     _install_twin()
     proc = subprocess.Popen(
-        ["node", "twin.mjs"],
+        ["node", "twin.mjs", *([json.dumps(config)] if config else [])],
         cwd=TWIN_DIR,
         text=True,
         stdin=subprocess.PIPE,
@@ -362,7 +369,7 @@ async def bot(bot_factory: Any, fake_discord: FakeDiscord) -> Any:
 
 @contextlib.asynccontextmanager
 async def bot_on_twin(
-    twin_info: dict[str, Any], library: Any, scheduler_db: Path
+    twin_info: dict[str, Any], library: Any, scheduler_db: Path, **overrides: Any
 ) -> AsyncIterator[Any]:
     """The real bot, pointed at the twin by its own settings, online with commands synced."""
     from bot.client import create_bot, point_at_discord
@@ -371,6 +378,7 @@ async def bot_on_twin(
         discord_api_base=twin_info["rest"],
         discord_gateway_url=twin_info["gateway"],
         scheduler_db=str(scheduler_db),
+        **overrides,
     )
     saved = (discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY)
     point_at_discord(settings)
