@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from index.errors import BriefbotError, InputError
-from index.models import Document
+from index.models import SHARED, Document
 
 if TYPE_CHECKING:
     from briefings.brief import Brief
@@ -33,9 +33,12 @@ def _db(args: argparse.Namespace) -> str:
 
 
 def _library(args: argparse.Namespace):
+    """The index, seen from the ``--collection``s given (every collection when none is)."""
     from index.library import Library
 
-    return Library.open(_db(args))
+    library = Library.open(_db(args))
+    collections = getattr(args, "collection", None)
+    return library.within(collections) if collections else library
 
 
 def _print_json(obj: object) -> None:
@@ -51,7 +54,9 @@ def cmd_index(args: argparse.Namespace) -> int:
     store = Store(_db(args))
     indexer = Indexer(store, make_embedder(), limits=load_settings().ingest_limits())
     try:
-        report = indexer.run(args.paths, prune=args.prune, rebuild=args.rebuild)
+        report = indexer.run(
+            args.paths, prune=args.prune, rebuild=args.rebuild, collection=args.collection
+        )
     except KeyboardInterrupt:
         print("interrupted: files finished so far are indexed; the rest are as they were",
               file=sys.stderr)  # fmt: skip
@@ -346,24 +351,43 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--db", help="index file (default: $BRIEFBOT_DB or briefbot.db)")
         return p
 
+    def scoped(p: argparse.ArgumentParser) -> None:
+        p.add_argument(
+            "--collection",
+            action="append",
+            metavar="NAME",
+            help="only this collection: shared, or a server's guild:ID (repeatable; "
+            "default: every collection)",
+        )
+
     p = add("index", "index files and folders (.txt .md .html .jsonl), incrementally")
     p.add_argument("paths", nargs="+")
     p.add_argument("--prune", action="store_true", help="drop documents whose files are gone")
     p.add_argument("--rebuild", action="store_true", help="start the index afresh")
+    p.add_argument(
+        "--collection",
+        default=SHARED,
+        metavar="NAME",
+        help="the collection the files go to (default: shared; a server's is guild:ID); "
+        "--prune prunes only within it",
+    )
     p.set_defaults(func=cmd_index)
 
     p = add("brief", "quote the corpus on a topic")
     add_brief_arguments(p)
     p.add_argument("--json", action="store_true")
+    scoped(p)
     p.set_defaults(func=cmd_brief)
 
     p = add("sources", "where a passage comes from, and who else says the same")
     add_sources_arguments(p)
     p.add_argument("--json", action="store_true")
+    scoped(p)
     p.set_defaults(func=cmd_sources)
 
     p = add("docs", "the documents in the index")
     p.add_argument("--json", action="store_true")
+    scoped(p)
     p.set_defaults(func=cmd_docs)
 
     p = add("export", "every document with its text and passage offsets, as JSON lines")
@@ -374,6 +398,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--queries", required=True, help='JSONL with {"id"|"_id", "text"}')
     p.add_argument("--k", type=int, default=10, help="documents per query (default 10)")
     p.add_argument("--json", action="store_true", help="(the only format)")
+    scoped(p)
     p.set_defaults(func=cmd_search)
 
     p = add("digest", "what is new since the last digest, set against the running themes")
@@ -384,6 +409,7 @@ def build_parser() -> argparse.ArgumentParser:
         "(the next run covers what came since), and the two chart PNGs",
     )
     add_digest_arguments(p)
+    scoped(p)
     p.set_defaults(func=cmd_digest)
 
     p = add("themes", "cluster a JSONL file of documents into themes (one line per document)")

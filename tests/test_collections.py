@@ -186,3 +186,35 @@ def test_the_add_worker_killed_mid_write_leaves_the_collection_as_before(corpus,
     assert not added.already and added.passages > 3
     assert len(store.passages_of(added.documents[0].doc_id)) == added.passages
     assert [e.action for e in store.events(A)] == ["add"]
+
+
+def test_the_cli_indexes_into_a_collection_and_answers_from_the_ones_named(tmp_path):
+    import json
+
+    from tests.conftest import run_cli
+
+    shared, server = tmp_path / "shared", tmp_path / "server"
+    shared.mkdir()
+    server.mkdir()
+    (shared / "rates.txt").write_text(
+        "The central bank raised interest rates to slow inflation.\n", encoding="utf-8"
+    )
+    (server / "severn.md").write_text(TIDES, encoding="utf-8")
+    db = str(tmp_path / "cli.db")
+    assert run_cli("index", "--db", db, str(shared)).returncode == 0
+    assert run_cli("index", "--db", db, "--collection", A, str(server)).returncode == 0
+
+    def docs(*scope: str) -> set[str]:
+        out = run_cli("docs", "--db", db, "--json", *scope)
+        assert out.returncode == 0, out.stderr
+        return {json.loads(line)["doc_id"] for line in out.stdout.splitlines()}
+
+    assert docs() == {"rates.txt", f"{A}/severn.md"}
+    assert docs("--collection", SHARED) == {"rates.txt"}
+    assert docs("--collection", SHARED, "--collection", A) == {"rates.txt", f"{A}/severn.md"}
+    brief = run_cli("brief", "--db", db, "--collection", B, "--json", "Severn barrage")
+    assert brief.returncode != 0 and "nothing in the corpus" in brief.stderr.lower()
+    # Pruning the shared folder, now empty, leaves the server's collection alone.
+    (shared / "rates.txt").unlink()
+    assert run_cli("index", "--db", db, "--prune", str(shared)).returncode == 0
+    assert docs() == {f"{A}/severn.md"}
