@@ -36,7 +36,7 @@ from index.embedding import Embedder, make_embedder
 from index.errors import NothingRelevant
 from index.library import Library
 from index.pipeline import Indexer
-from index.search import DEFAULT_CONFIG, SearchConfig
+from index.ranking import DEFAULT_CONFIG, SearchConfig
 from index.store import Store
 
 ROOT = Path(__file__).resolve().parents[1]

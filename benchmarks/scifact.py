@@ -22,7 +22,7 @@ from pathlib import Path
 from index.embedding import make_embedder
 from index.library import Library
 from index.pipeline import Indexer
-from index.search import DEFAULT_CONFIG
+from index.ranking import DEFAULT_CONFIG
 from index.store import Store
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "bench" / "scifact-dev"

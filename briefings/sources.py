@@ -12,7 +12,7 @@ from index.chunking import sentence_spans
 from index.errors import InputError, NothingRelevant
 from index.library import Library
 from index.models import Document, Passage
-from index.search import term_counts
+from index.query import term_counts
 
 CONTEXT_SENTENCES = 2
 SAME_ELSEWHERE = 5

@@ -17,7 +17,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from index.search import fts_query, query_terms
+from index.query import fts_query, query_terms
 from index.store import Store
 from index.tempfiles import remove_abandoned, temp_path
 

@@ -18,20 +18,16 @@ from index.embedding import Embedder, make_embedder
 from index.errors import IndexMissing, InputError, NotFound
 from index.lexical import LexicalIndex, make_lexical_index
 from index.models import Document, Hit, Passage, SearchFilters
-from index.search import (
-    DEFAULT_CONFIG,
+from index.query import (
     MAX_QUERY_TERMS,
-    SearchConfig,
-    convex_fuse,
     distinctive_terms,
     expansion_terms,
     fts_expression,
     fts_query,
-    rocchio,
     term_counts,
     top_items,
-    wants_feedback,
 )
+from index.ranking import DEFAULT_CONFIG, SearchConfig, convex_fuse, rocchio, wants_feedback
 from index.store import Store
 from index.vectors import VectorIndex, VectorSnapshot, load_vectors, make_vector_index
 
@@ -264,9 +260,7 @@ class Library:
                     documents = {d.doc_id: d for d in self.store.documents()}
                 else:
                     documents = _LazyDocuments(self.store)
-                self._state = _State(
-                    snapshot, make_vector_index(snapshot, self.backend), documents
-                )
+                self._state = _State(snapshot, make_vector_index(snapshot, self.backend), documents)
                 log.info(
                     "index generation %d: %d passages, %d documents",
                     snapshot.generation,

@@ -12,17 +12,8 @@ import pytest
 from index.embedding import FakeEmbedder
 from index.errors import InputError
 from index.library import Library
-from index.search import (
-    DEFAULT_CONFIG,
-    convex_fuse,
-    distinctive_terms,
-    expansion_terms,
-    fts_query,
-    query_terms,
-    rocchio,
-    term_counts,
-    wants_feedback,
-)
+from index.query import distinctive_terms, expansion_terms, fts_query, query_terms, term_counts
+from index.ranking import DEFAULT_CONFIG, convex_fuse, rocchio, wants_feedback
 from index.store import Store
 from tests.conftest import SEEDS, build_index
 
