@@ -19,7 +19,7 @@ import numpy as np
 
 from index.query import fts_query, query_terms
 from index.store import Store
-from index.tempfiles import remove_abandoned, temp_path
+from index.tempfiles import remove_abandoned, sidecar_path, temp_path
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +72,7 @@ class TantivyLexical:
         self._tantivy = tantivy
         self.store = store
         self.weights = weights
-        default = store.sidecar_path(".tantivy")
+        default = sidecar_path(store.path, ".tantivy")
         self.folder = Path(folder) if folder is not None else default
         self._lock = threading.Lock()
         self._index: Any = None

@@ -23,7 +23,6 @@ import sqlite_utils
 from index.errors import IncompatibleIndex, IndexMissing
 from index.models import SHARED, Document, Passage
 from index.sqlite import Migration, connect, migrate, transaction, utc_now
-from index.vectors import sidecar_path
 
 log = logging.getLogger(__name__)
 
@@ -713,14 +712,6 @@ class Store:
                     )
                 value = self.meta("instance_id")
             return str(value)
-
-    def sidecar_path(self, suffix: str) -> Path | None:
-        """A folder beside the database for data derived from it; None for ``:memory:``.
-
-        Where derived files go is ``index.vectors.sidecar_path``; this spelling stays for the
-        tantivy backend (``index/lexical.py``) until it calls that directly.
-        """
-        return sidecar_path(self.path, suffix)
 
     def passage_documents(self) -> list[tuple[int, str]]:
         """(passage_id, doc_id) of every passage, by passage id."""

@@ -1,7 +1,8 @@
 """Files written as ``NAME.tmp<pid>`` and renamed into place: a crash leaves them behind.
 
 Derived data (vector sidecars of ~1.5 GB at a million passages, the tantivy state, int8 codes) is
-built under such a name; :func:`remove_abandoned` deletes the ones whose writer is gone.
+built under such a name; :func:`remove_abandoned` deletes the ones whose writer is gone. All of it
+lives in folders beside the database (:func:`sidecar_path`).
 """
 
 from __future__ import annotations
@@ -15,6 +16,13 @@ from pathlib import Path
 log = logging.getLogger(__name__)
 
 _TEMP_NAME = re.compile(r"\.tmp(\d+)(?:\.|$)")
+
+
+def sidecar_path(db_path: str, suffix: str) -> Path | None:
+    """A folder beside the database for data derived from it; None for ``:memory:``."""
+    if db_path == ":memory:":
+        return None
+    return Path(db_path + suffix)
 
 
 def temp_path(final: Path) -> Path:

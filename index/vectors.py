@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
-from index.tempfiles import remove_abandoned, temp_path
+from index.tempfiles import remove_abandoned, sidecar_path, temp_path
 
 if TYPE_CHECKING:
     from index.store import Store
@@ -340,13 +340,6 @@ class VectorSnapshot:
 
 _SIDECAR_FORMAT = 1
 SIDECAR_MIN = 50_000  # passages from which a sidecar is written
-
-
-def sidecar_path(db_path: str, suffix: str) -> Path | None:
-    """A folder beside the database for data derived from it; None for ``:memory:``."""
-    if db_path == ":memory:":
-        return None
-    return Path(db_path + suffix)
 
 
 def _document_positions(rows: list[tuple[int, str]]) -> tuple[np.ndarray, np.ndarray, list[str]]:
