@@ -267,9 +267,10 @@ async def test_unexpected_errors_get_a_generic_reply_and_a_logged_traceback(
 
 
 async def test_topic_autocomplete_offers_titles_without_waiting_for_a_rebuild(bot, fake_discord):
-    await dispatch(bot, autocomplete("brief", "topic", "russia"))  # the server's first: built
-    fake_discord.requests.clear()
+    await dispatch(bot, autocomplete("brief", "topic", "russia"))  # starts the server's build
     vocabulary = bot.get_cog("Briefs").vocabularies[GUILD_ID]
+    await vocabulary._task
+    fake_discord.requests.clear()
     rebuilding, release, rebuilt = threading.Event(), threading.Event(), threading.Event()
 
     def slow_build(library):  # a rebuild stuck on a busy index

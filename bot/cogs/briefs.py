@@ -152,18 +152,28 @@ class Briefs(commands.Cog):
         )
 
     async def cog_load(self) -> None:
-        self.bot.library.refresh()  # fail early when the index cannot be read
+        # The shared collection's vocabulary, built before going online (also outside servers).
+        shared = self.vocabularies[None] = Vocabulary()
+        await asyncio.to_thread(shared.build, self.bot.library_for(None))
         self.bot.tree.add_command(self.sources_menu)
 
     async def vocabulary(self, guild_id: int | None) -> Vocabulary:
-        """The server's autocomplete vocabulary (built on first use, then kept fresh)."""
-        vocabulary = self.vocabularies.get(guild_id)
+        """The server's autocomplete vocabulary, kept fresh off the event loop.
+
+        A server's first request starts its build and is answered meanwhile from the shared
+        collection's (which that server sees too), or with nothing when servers do not see it:
+        autocomplete has three seconds, never enough to wait for a build.
+        """
         library = self.bot.library_for(guild_id)
+        vocabulary = self.vocabularies.get(guild_id)
         if vocabulary is None:
             vocabulary = self.vocabularies[guild_id] = Vocabulary()
-            await asyncio.to_thread(vocabulary.build, library)
-        else:
-            await vocabulary.refresh_if_stale(library)
+        await vocabulary.refresh_if_stale(library)
+        if vocabulary.generation >= 0:
+            return vocabulary
+        shared = self.vocabularies.get(None)
+        if shared is not None and self.bot.settings.shared_collection_in_servers:
+            return shared
         return vocabulary
 
     async def cog_unload(self) -> None:
