@@ -65,7 +65,7 @@ def clip_start(text: str, limit: int) -> str:
     return ELLIPSIS + text[len(text) - limit + len(ELLIPSIS) :].lstrip()
 
 
-_MASKED_LINK = re.compile(r"(?<!\\)\[([^\]]*)\]\(")  # not one escaped already
+_MASKED_LINK = re.compile(r"(?<!\\)\[([^\[\]]*)\]\(")  # the innermost, not escaped already
 _MENTION = re.compile(r"<([@#])")
 
 
@@ -81,6 +81,9 @@ def echo(text: str, *, markdown: bool = False) -> str:
     if markdown:
         text = discord.utils.escape_markdown(text)  # escapes only the first masked link
     text = _MASKED_LINK.sub(r"\[\1\](", text)
+    # No "](" survives whole, the "(" escaped too: in "\\](" the backslash is the escaped one
+    # and the bracket real, and without a "](" no masked link forms, whatever comes before.
+    text = text.replace("](", "]\\(")
     text = discord.utils.escape_mentions(text)
     return _MENTION.sub("<\u200b\\1", text)
 
@@ -315,9 +318,14 @@ HELP = (
         "Finds the best-matching passage and shows its sources, only to you.",
     ),
     (
-        "/corpus",
-        "What the bot knows: every document with title, authors, date, site and passage count.\n"
-        "Also when the index last changed; long lists page with Previous/Next.",
+        "/corpus list [source] [since]",
+        "What the bot knows here: every document with title, authors, date, site and passages.\n"
+        "`/corpus info` shows one; `/corpus history` every add and remove, who and when.",
+    ),
+    (
+        "/corpus add file|url",
+        "Add a .txt, .md, .html, .pdf or .jsonl file, or a web page, to this server's corpus.\n"
+        "Or Apps → Add to corpus on a message; `/corpus remove` takes one out (Manage Server).",
     ),
     ("/help", "This list.\nEvery answer quotes the corpus verbatim; nothing is generated."),
 )

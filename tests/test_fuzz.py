@@ -36,6 +36,7 @@ FUZZ = settings(
 FRAGMENTS = [
     "", " ", "\n", "gas pipeline", "Arctic", "@everyone", "@here", "<@&123456789012345678>",
     "<@123>", "<@!123>", "<#42>", "[x](javascript:alert(1))", "[P1](https://evil.example)",
+    "[a\\\\](javascript:x)",
     '"', "*", "NEAR(", "NEAR(a b, 2)", "AND", "OR", "NOT", "-", ":", "title:", "^", "(", ")",
     "{", "}", "'", "`", "**", "||", "~~", "> ", "# ", "\\", "%", "_",
     "\x00", "\x01\x02", "\x1b[31m", "\x7f", "\x85", "\u200b", "\u200d", "\u200e", "\u202e",
@@ -60,7 +61,7 @@ def assert_safe_to_echo(text: str, *, discord_text: bool) -> None:
     if discord_text:
         assert "@everyone" not in text and "@here" not in text, text[:200]
         assert not re.search(r"<[@#]", text), text[:200]
-        assert not re.search(r"(?<!\\)\[[^\]]*\]\(", text), text[:200]
+        assert "](" not in text, text[:200]  # a masked link needs a whole "]("
         # The zero-width space that breaks a mention is the bot's own, not the user's.
         text = text.replace("@\u200b", "@").replace("<\u200b", "<")
     assert not HIDDEN.search(text), ascii(text[:200])
