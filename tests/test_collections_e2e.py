@@ -302,17 +302,21 @@ async def test_without_manage_server_or_the_role_adding_and_removing_are_refused
     assert any(f"<@{user(twin, 'admin')}> added **Tidal power" in line for line in lines)
 
 
-async def test_add_to_corpus_takes_a_messages_links(twin, readings):
+async def test_add_to_corpus_takes_a_messages_links_and_refuses_a_private_one(twin, readings):
     link = readings.replace("127.0.0.1", SITE) + "/fens.html"
+    private = f"{readings}/fens.html"  # the same page, by its loopback address: never fetched
     posted = await twin.call(
         "POST",
         "/messages",
-        {"content": f"a read: {link}.", "channelId": channel(twin, "a-general")},
+        {"content": f"a read: {link}, and {private}.", "channelId": channel(twin, "a-general")},
     )
     menu = await twin.interact(
         2, {"name": "Add to corpus", "type": 3, "target_id": posted["id"]},
         channelId=channel(twin, "a-general"), userId=user(twin, "admin"),
     )  # fmt: skip
-    await twin.response(menu)
+    assert (await twin.response(menu))["type"] == 5
     added = await final_reply(twin, "a-general", lambda m: "Draining the Fens" in m["content"])
-    assert added["content"].startswith("Added **Draining the Fens**")
+    first, second = added["content"].splitlines()
+    assert first.startswith("Added **Draining the Fens**") and "/brief topic:" in first
+    assert second.startswith(f"Could not add <{private}>: Refused:")
+    assert "only public addresses" in second

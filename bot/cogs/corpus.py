@@ -19,12 +19,12 @@ from discord.ext import commands
 
 from bot.corpus_embeds import added_message, history_embed, info_embed
 from bot.embeds import clip, corpus_pages, help_embed
-from bot.errors import Refused
+from bot.errors import Refused, user_message
 from bot.views import NO_MENTIONS, send_pages
 from briefings.brief import parse_since
 from briefings.corpus import corpus_entry, corpus_overview
 from index.collections import ADD_SUFFIXES, Added, add_reading, recover, remove_documents
-from index.errors import InputError
+from index.errors import BriefbotError, InputError
 from index.fetching import FetchedPage, FetchLimits, fetch_url
 from index.models import guild_collection
 from index.store import Store
@@ -188,8 +188,19 @@ class Corpus(commands.Cog):
         await interaction.response.defer(thinking=True)
         lines: list[str] = []
         for item in items[:MAX_ITEMS]:
-            added = await self._add(interaction, item, done=lines)
+            try:
+                added = await self._add(interaction, item, done=lines)
+            except BriefbotError as exc:  # one bad link does not stop the others
+                name = item.filename if isinstance(item, discord.Attachment) else f"<{item}>"
+                lines.append(f"Could not add {clip(name, 200)}: {user_message(exc)}")
+                continue
             lines.append(added_message(added))
+        if all(line.startswith("Could not add") for line in lines):
+            await interaction.delete_original_response()
+            await interaction.followup.send(
+                clip("\n".join(lines), 2000), ephemeral=True, allowed_mentions=NO_MENTIONS
+            )
+            return
         await interaction.edit_original_response(
             content=clip("\n".join(lines), 2000), allowed_mentions=NO_MENTIONS
         )
