@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import sys
 import time
 from collections.abc import Callable
@@ -82,6 +83,47 @@ def load_real_like(workdir: Path, passages: int, real_db: Path | None) -> tuple[
     return np.load(cached, mmap_mode="r"), queries
 
 
+def ensure_reallike_db(workdir: Path, passages: int, log: Callable[[str], None]) -> Path:
+    """The synthetic index of ``passages`` with its vectors replaced by ``real_like`` ones.
+
+    Texts, documents, dates and the tantivy index are the synthetic index's (copied); only
+    the vectors table is rewritten (row i in passage-id order gets real-like row i, so the
+    8 passages of a document stay one document). Built once and kept in ``workdir``.
+    """
+    import sqlite3
+
+    from benchmarks.perf import ensure_index
+
+    db = workdir / f"reallike-{passages}.db"
+    if db.exists():
+        return db
+    source = Path(ensure_index(workdir, passages, log)["db"])
+    matrix, _ = load_real_like(workdir, passages, None)
+    log(f"copying {source} to {db} with real-like vectors ...")
+    tmp = db.with_name(db.name + ".tmp")
+    shutil.copyfile(source, tmp)
+    tantivy = Path(str(source) + ".tantivy")
+    if tantivy.is_dir():
+        shutil.rmtree(Path(str(db) + ".tantivy"), ignore_errors=True)
+        shutil.copytree(tantivy, Path(str(db) + ".tantivy"))
+    con = sqlite3.connect(tmp)
+    con.execute("PRAGMA journal_mode=OFF")
+    con.execute("PRAGMA synchronous=OFF")
+    ids = [r[0] for r in con.execute("SELECT passage_id FROM vectors ORDER BY passage_id")]
+    assert len(ids) == len(matrix)
+    for start in range(0, len(ids), 50_000):
+        block = np.asarray(matrix[start : start + 50_000], dtype=np.float32)
+        con.executemany(
+            "UPDATE vectors SET vector = ? WHERE passage_id = ?",
+            ((block[i].tobytes(), ids[start + i]) for i in range(len(block))),
+        )
+    con.commit()
+    con.execute("PRAGMA journal_mode=WAL")
+    con.close()
+    os.replace(tmp, db)
+    return db
+
+
 def _rss_mb() -> float:
     for line in Path("/proc/self/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -120,8 +162,15 @@ class Candidate:
 
     def search(self, q: np.ndarray, ef: int, allowed: np.ndarray | None) -> np.ndarray: ...
 
+    def size_mb(self) -> float:
+        """The index's own bytes (graph and codes), serialised."""
+        raise NotImplementedError
+
 
 class Usearch(Candidate):
+    def size_mb(self) -> float:
+        return float(self.index.serialized_length) / 2**20
+
     def __init__(self, dtype: str, connectivity: int, expansion_add: int) -> None:
         self.dtype, self.m, self.efc = dtype, connectivity, expansion_add
         self.name = f"usearch {dtype} M={connectivity} efC={expansion_add}"
@@ -149,6 +198,11 @@ class Usearch(Candidate):
 
 
 class Faiss(Candidate):
+    def size_mb(self) -> float:
+        import faiss
+
+        return float(faiss.serialize_index(self.index).nbytes) / 2**20
+
     def __init__(self, kind: str, m: int, ef_construction: int) -> None:
         self.kind, self.m, self.efc = kind, m, ef_construction
         self.name = f"faiss HNSW{kind} M={m} efC={ef_construction}"
@@ -183,6 +237,9 @@ class Faiss(Candidate):
 
 
 class Voyager(Candidate):
+    def size_mb(self) -> float:
+        return len(self.index.as_bytes()) / 2**20
+
     def __init__(self, storage: str, m: int, ef_construction: int) -> None:
         self.storage, self.m, self.efc = storage, m, ef_construction
         self.name = f"voyager {storage} M={m} efC={ef_construction}"
@@ -197,7 +254,7 @@ class Voyager(Candidate):
             ef_construction=self.efc,
             storage_data_type=getattr(voyager.StorageDataType, self.storage),
         )
-        self.index.add_items(matrix, num_threads=2)
+        self.index.add_items(np.array(matrix, dtype=np.float32), num_threads=2)
 
     def search(self, q: np.ndarray, ef: int, allowed: np.ndarray | None) -> np.ndarray:
         want = SHORTLIST if allowed is None else SHORTLIST * 10
@@ -240,6 +297,7 @@ def trial(
         "build_cpu_s": round(build_cpu_s, 1),
         "build_load": _load(build_s),
         "index_rss_mb": round(_rss_mb() - before),
+        "index_mb": round(candidate.size_mb(), 1),
         "depths": [],
     }
     log(

@@ -96,8 +96,15 @@ def test_ann_search_matches_exact_search(store: Store, builds: list[int]) -> Non
     assert builds == [2_400]
 
 
-@pytest.mark.parametrize("share", [0.1, 0.01])  # the graph walk, and the scan of allowed codes
-def test_ann_filters_return_nothing_outside_the_mask(store: Store, share: float) -> None:
+@pytest.mark.parametrize(
+    ("share", "walk"),
+    [(0.1, True), (0.3, True), (0.1, False), (0.01, False)],  # the graph walk, the code scan
+)
+def test_ann_filters_return_nothing_outside_the_mask(
+    store: Store, share: float, walk: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if walk:
+        monkeypatch.setattr(ann, "_SCAN_ALWAYS", 0)
     index, snapshot = _ann(store)
     allowed_docs = np.random.default_rng(3).random(len(snapshot.doc_ids)) < share
     allowed_docs[0] = True
