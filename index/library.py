@@ -186,6 +186,25 @@ class _Allowed:
     def __bool__(self) -> bool:
         return bool(self.ok.any())
 
+    def passages(self, snapshot: VectorSnapshot, passage_ids: np.ndarray) -> np.ndarray:
+        """One flag per passage id: in the snapshot, and of an allowed document (no SQL: a
+        filtered lexical arm checks up to ten times its depth in candidates)."""
+        ids = snapshot.ids
+        if len(ids) == 0:
+            return np.zeros(len(passage_ids), dtype=bool)
+        rows = np.minimum(np.searchsorted(ids, passage_ids), len(ids) - 1)
+        keep = ids[rows] == passage_ids
+        keep[keep] = self.ok[np.asarray(snapshot.doc_index)[rows[keep]]]
+        return keep
+
+    def lexical_depth(self, depth: int) -> int:
+        """How many lexical candidates to read so that about ``depth`` are allowed: more as
+        fewer documents are (at most ten times; all of them: exactly ``depth``)."""
+        share = float(self.ok.mean()) if len(self.ok) else 1.0
+        if share >= 0.999:
+            return depth
+        return int(np.ceil(depth * min(10.0, 1.5 / max(share, 1e-9))))
+
 
 class Library:
     """Search and lookup over one index; sees what a concurrent indexer commits."""
@@ -415,16 +434,14 @@ class Library:
 
         lexical: dict[int, float] = {}
         if cfg.lexical_weight > 0 and not per_document:
-            limit = cfg.lexical_k if allowed is None else cfg.lexical_k * 10
+            limit = cfg.lexical_k if allowed is None else allowed.lexical_depth(cfg.lexical_k)
             lexical = dict(self.lexical.search(query, limit))
             if allowed is not None and lexical:
-                known = self.store.passages(list(lexical))
+                keep = allowed.passages(snap, np.fromiter(lexical, np.int64, len(lexical)))
                 lexical = dict(
-                    [
-                        (pid, s)
-                        for pid, s in lexical.items()
-                        if pid in known and known[pid].doc_id in allowed
-                    ][: cfg.lexical_k]
+                    [item for item, ok in zip(lexical.items(), keep, strict=True) if ok][
+                        : cfg.lexical_k
+                    ]
                 )
 
         if per_document:
