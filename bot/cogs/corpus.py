@@ -278,7 +278,8 @@ class Corpus(commands.Cog):
             )
         if file.size > limit * 1_000_000:
             raise InputError(
-                f"{file.filename} is {file.size / 1e6:.1f} MB; the limit here is {limit:g} MB"
+                f"that file ({file.filename}) is {file.size / 1e6:.3g} MB; "
+                f"the limit here is {limit:g} MB"
             )
 
     def _lock(self, collection: str) -> asyncio.Lock:
