@@ -14,6 +14,7 @@ from typing import Any
 import pytest_asyncio
 from aiohttp import web
 
+from tests.conftest import SEEDS
 from tests.discord_fixtures import test_settings
 from tests.helpers import ALICE, EPHEMERAL, GUILD_ID, dispatch, interaction_payload
 
@@ -57,6 +58,7 @@ async def bot(fake_discord, seeds_db, tmp_path) -> AsyncIterator[Any]:
         scheduler_db=str(tmp_path / "scheduler.db"),
         corpus_data_dir=str(tmp_path / "data"),
         corpus_upload_max_mb=0.01,  # 10 kB: the reading fits, a bigger one does not
+        briefbot_corpus=str(SEEDS),
     )
     made = create_bot(settings, Library.open(db, FakeEmbedder()))
     await made.login("fake-bot-token")
@@ -158,3 +160,21 @@ async def test_the_servers_role_may_add_and_remove_without_manage_server(bot, fa
     assert doc_id not in {d.doc_id for d in bot.library_for(GUILD_ID).documents()}
     events = bot.library.store.events(f"guild:{GUILD_ID}")
     assert [(e.action, e.user_id) for e in events] == [("remove", ALICE), ("add", ALICE)]
+
+
+async def test_the_rescan_indexes_each_servers_folder_into_its_own_collection(
+    bot, fake_discord, cdn
+):
+    await dispatch(bot, add_file(f"{cdn}/severn.md"))
+    folder = Path(bot.settings.corpus_data_dir) / f"guild-{GUILD_ID}"
+    (folder / "fens.md").write_text(  # e.g. restored from a backup while the bot was down
+        "---\ntitle: Draining the Fens\n---\n\nDutch engineers drained the Fens with windpumps.\n",
+        encoding="utf-8",
+    )
+    before = bot.library.embedder.calls
+    await bot.get_cog("Digests").rescan()
+    collections = bot.library.store.document_collections()
+    assert collections[f"guild:{GUILD_ID}/severn.md"] == f"guild:{GUILD_ID}"
+    assert collections[f"guild:{GUILD_ID}/fens.md"] == f"guild:{GUILD_ID}"
+    assert "fens.md" not in collections and "severn.md" not in collections
+    assert bot.library.embedder.calls - before <= 2  # only the new file was encoded
