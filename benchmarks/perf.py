@@ -136,6 +136,31 @@ def ensure_index(workdir: Path, passages: int, log: Callable[[str], None]) -> di
     return {"db": str(db), **facts}
 
 
+DENSE_KEYS = (
+    "dense_p50_ms",
+    "dense_p95_ms",
+    "dense_filter_10pct_p95_ms",
+    "search_filter_10pct_p95_ms",
+    "recall_at_10_vs_exact",
+    "recall_at_10_vs_exact_filter_10pct",
+    "peak_rss_mb",
+)
+
+
+def ensure_reallike_index(workdir: Path, passages: int, log: Callable[[str], None]) -> dict:
+    """``benchmarks.ann.ensure_reallike_db`` with its derived indexes built once (timed)."""
+    from benchmarks.ann import ensure_reallike_db
+
+    db = ensure_reallike_db(workdir, passages, log)
+    built = workdir / f"reallike-{passages}.built.json"
+    if built.exists():
+        return {"db": str(db), **json.loads(built.read_text())}
+    log(f"building the derived indexes of {db} ...")
+    facts = _subprocess_json(["prepare", str(db)])
+    built.write_text(json.dumps(facts))
+    return {"db": str(db), **facts}
+
+
 def _subprocess_json(args: list[str], timeout: float = 3600) -> dict[str, Any]:
     done = subprocess.run(
         [sys.executable, "-m", "benchmarks.perf", *args],
@@ -478,15 +503,25 @@ def run(*, quick: bool, workdir: Path, log: Callable[[str], None]) -> dict[str, 
     details: dict[str, Any] = {}
     for label, passages in sizes.items():
         build = ensure_index(workdir, passages, log)
+        db, queries = build["db"], []
+        if (workdir / "real_minilm.npy").exists():
+            # Dense search is approximate from 50k passages: measured on real-like vectors
+            # (benchmarks.ann.real_like), where recall means what it means for embeddings.
+            build = {**build, **ensure_reallike_index(workdir, passages, log)}
+            db, queries = build["db"], ["--queries", str(workdir / "reallike-queries.npy")]
         log(f"serving {passages:,} passages ...")
-        served = _subprocess_json(["serve", build["db"], *(["--trials"] if label == "1m" else [])])
+        trials = ["--trials"] if label == "1m" else []
+        served = _subprocess_json(["serve", db, *queries, *trials])
         details[label] = {**build, **served}
         result[f"search_p50_ms_{label}"] = served["search_p50_ms"]
         result[f"search_p95_ms_{label}"] = served["search_p95_ms"]
         result[f"raw_matmul_p95_ms_{label}"] = served["raw_matmul_p95_ms"]
         result[f"search_since_p95_ms_{label}"] = served["search_since_p95_ms"]
+        for key in DENSE_KEYS:
+            result[f"{key}_{label}"] = served[key]
     for size in ("100k", "1m"):
-        for key in ("search_p50_ms", "search_p95_ms", "raw_matmul_p95_ms", "search_since_p95_ms"):
+        keys = ("search_p50_ms", "search_p95_ms", "raw_matmul_p95_ms", "search_since_p95_ms")
+        for key in (*keys, *DENSE_KEYS):
             result.setdefault(f"{key}_{size}", None)
     big = details.get("1m")
     result["recall_at_10_vs_exact_1m"] = big and big["recall_at_10_vs_exact"]
@@ -508,25 +543,36 @@ def _targets(r: dict[str, Any]) -> dict[str, bool | None]:
         return None if any(r.get(k) is None for k in keys) else bool(ok())
 
     return {
-        "search_p95_1m_le_2x_raw": check(
-            lambda: r["search_p95_ms_1m"] <= 2 * r["raw_matmul_p95_ms_1m"],
-            "search_p95_ms_1m",
+        "dense_p95_1m_le_5ms": check(lambda: r["dense_p95_ms_1m"] <= 5, "dense_p95_ms_1m"),
+        "dense_p95_1m_le_0_05x_raw": check(
+            lambda: r["dense_p95_ms_1m"] <= 0.05 * r["raw_matmul_p95_ms_1m"],
+            "dense_p95_ms_1m",
             "raw_matmul_p95_ms_1m",
         ),
-        "search_p95_100k_lt_25ms": check(
-            lambda: r["search_p95_ms_100k"] < 25, "search_p95_ms_100k"
+        "dense_filtered_p95_1m_le_20ms": check(
+            lambda: r["dense_filter_10pct_p95_ms_1m"] <= 20, "dense_filter_10pct_p95_ms_1m"
+        ),
+        "recall_at_10_ge_0_99": check(
+            lambda: (
+                r["recall_at_10_vs_exact_1m"] >= 0.99
+                and r["recall_at_10_vs_exact_filter_10pct_1m"] >= 0.99
+            ),
+            "recall_at_10_vs_exact_1m",
+            "recall_at_10_vs_exact_filter_10pct_1m",
+        ),
+        "dense_p95_100k_le_5ms": check(lambda: r["dense_p95_ms_100k"] <= 5, "dense_p95_ms_100k"),
+        "search_p95_100k_le_5ms": check(lambda: r["search_p95_ms_100k"] <= 5, "search_p95_ms_100k"),
+        "brief_warm_p95_seeds_le_10ms": check(
+            lambda: r["brief_warm_p95_ms_seeds"] <= 10, "brief_warm_p95_ms_seeds"
         ),
         "query_embed_p95_lt_10ms": check(
             lambda: r["query_embed_p95_ms"] < 10, "query_embed_p95_ms"
-        ),
-        "recall_at_10_ge_0_99": check(
-            lambda: r["recall_at_10_vs_exact_1m"] >= 0.99, "recall_at_10_vs_exact_1m"
         ),
         "ingest_ge_0_9x_raw_encode": check(
             lambda: r["ingest_vs_raw_encode"] >= 0.9, "ingest_vs_raw_encode"
         ),
         "cold_start_lt_6s": check(lambda: r["cold_start_s"] < 6, "cold_start_s"),
-        "rss_1m_lt_2500mb": check(lambda: r["rss_mb_1m"] < 2500, "rss_mb_1m"),
+        "peak_rss_serving_1m_le_1200mb": check(lambda: r["rss_mb_1m"] <= 1200, "rss_mb_1m"),
     }
 
 
