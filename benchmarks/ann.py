@@ -155,12 +155,22 @@ def _rescore(matrix: np.ndarray, q: np.ndarray, rows: np.ndarray) -> np.ndarray:
     return rows[best]
 
 
+def _faiss() -> Any:
+    import faiss
+
+    return faiss
+
+
 class Candidate:
     name = ""
+    index: Any
 
-    def build(self, matrix: np.ndarray) -> None: ...
+    def build(self, matrix: np.ndarray) -> None:
+        raise NotImplementedError
 
-    def search(self, q: np.ndarray, ef: int, allowed: np.ndarray | None) -> np.ndarray: ...
+    def search(self, q: np.ndarray, ef: int, allowed: np.ndarray | None) -> np.ndarray:
+        """Rows of the shortlist (only allowed ones) for query ``q`` at search depth ``ef``."""
+        raise NotImplementedError
 
     def size_mb(self) -> float:
         """The index's own bytes (graph and codes), serialised."""
@@ -188,7 +198,7 @@ class Usearch(Candidate):
         self.index.add(np.arange(len(matrix), dtype=np.uint64), matrix, threads=2)
 
     def search(self, q: np.ndarray, ef: int, allowed: np.ndarray | None) -> np.ndarray:
-        self.index.expansion_search = ef
+        self.index.expansion_search = ef  # settable, though the stubs say read-only
         want = SHORTLIST if allowed is None else min(len(allowed), SHORTLIST * 10)
         found = self.index.search(q, want, threads=1)
         rows = found.keys.astype(np.int64)
@@ -199,8 +209,7 @@ class Usearch(Candidate):
 
 class Faiss(Candidate):
     def size_mb(self) -> float:
-        import faiss
-
+        faiss = _faiss()
         return float(faiss.serialize_index(self.index).nbytes) / 2**20
 
     def __init__(self, kind: str, m: int, ef_construction: int) -> None:
@@ -208,8 +217,7 @@ class Faiss(Candidate):
         self.name = f"faiss HNSW{kind} M={m} efC={ef_construction}"
 
     def build(self, matrix: np.ndarray) -> None:
-        import faiss
-
+        faiss = _faiss()
         faiss.omp_set_num_threads(2)
         if self.kind == "Flat":
             index = faiss.IndexHNSWFlat(matrix.shape[1], self.m, faiss.METRIC_INNER_PRODUCT)
@@ -225,8 +233,7 @@ class Faiss(Candidate):
         faiss.omp_set_num_threads(1)
 
     def search(self, q: np.ndarray, ef: int, allowed: np.ndarray | None) -> np.ndarray:
-        import faiss
-
+        faiss = _faiss()
         params = faiss.SearchParametersHNSW()
         params.efSearch = ef
         if allowed is not None:

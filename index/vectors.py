@@ -1,13 +1,13 @@
-"""Vector backends behind one small interface (numpy and torch; FAISS or pgvector could follow).
+"""Vector backends behind one small interface (numpy, torch float16, and faiss HNSW in index.ann).
 
-One matrix-vector product over 1M x 384 float32 rows is memory-bound: ~70-95 ms with numpy's BLAS
-on this two-core machine. numpy has no float16 or int8 BLAS (widening the codes block by block
-was never clearly faster), but torch's float16 matrix-vector product reads half the bytes
-directly: ~27 ms. So ``auto`` scans memory-mapped (large) indexes in float16 and re-scores a
-shortlist exactly in float32 (recall@10 vs exact 1.0 in the benchmark), and keeps exact float32
-numpy for small in-memory ones. The float16 copy is cached beside the sidecar matrix; serving
-then keeps ~0.8 GB resident at 1M instead of the 1.5 GB float32 matrix.
-``vector_backend_trials`` in ``benchmarks/results/perf.json`` holds the latest comparison.
+Large indexes (from ``index.ann.ANN_MIN`` passages, held in the memory-mapped sidecar) search an
+HNSW graph and re-score its shortlist exactly (``index.ann``): ~1 ms at 1M passages where any
+exact scan reads 0.8-1.5 GB per query. The exact backends stay for small indexes and as the
+reference. One matrix-vector product over 1M x 384 float32 rows is memory-bound: ~70-95 ms with
+numpy's BLAS on this two-core machine; torch's float16 product reads half the bytes (~27 ms), so
+``half`` scans float16 and re-scores a shortlist exactly in float32 (the float16 copy is cached
+beside the sidecar matrix). ``vector_backend_trials`` and ``ann_trials`` in
+``benchmarks/results/perf.json`` hold the latest comparisons.
 
 This module owns every file derived from the store's vectors: the sidecar (the matrix, its ids
 and documents, one folder per generation) and the backends' caches kept in the same folder.
