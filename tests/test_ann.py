@@ -152,12 +152,16 @@ def test_deleted_passages_are_never_returned(store: Store, builds: list[int]) ->
     assert builds == [2_400, 2_400 - 100 * PER_DOC]
 
 
+def _published(root: Path) -> list[str]:
+    return sorted(p.name for p in root.glob("ann-g*") if p.name[5:].isdigit())
+
+
 def test_a_crash_mid_build_leaves_the_previous_graph_in_use(
     store: Store, builds: list[int], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _, snapshot = _ann(store)
     root = Path(str(store.path) + ".vectors")
-    published = sorted(p.name for p in root.glob("ann-g*"))
+    published = _published(root)
     store.delete_documents([f"d{i}" for i in range(0, 90)])  # forces a rebuild ...
     _load(store, _clustered(8, 5), 20_000)
 
@@ -167,14 +171,38 @@ def test_a_crash_mid_build_leaves_the_previous_graph_in_use(
     monkeypatch.setattr(ann, "_add_rows", crash)  # ... which dies half-way
     with pytest.raises(RuntimeError):
         _ann(store, snapshot)
-    assert sorted(p.name for p in root.glob("ann-g*")) == published
-    monkeypatch.undo()
-    assert ann.build_graph is not None
-    graph_folder = root / published[0]
+    assert _published(root) == published
     kept = ann._read_graph(
-        graph_folder, store.generation(), DIM, store.instance_id(), ann.AnnParams()
+        root / published[0], store.generation(), DIM, store.instance_id(), ann.AnnParams()
     )
     assert kept is not None and kept.index.ntotal == 2_400  # the previous graph, still whole
+
+
+def test_a_crash_while_writing_the_graph_leaves_the_previous_one_in_use(
+    store: Store, builds: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, snapshot = _ann(store)
+    root = Path(str(store.path) + ".vectors")
+    published = _published(root)
+    new = _clustered(40, 8)
+    _load(store, new, 30_000)  # over 1% of the graph: the updated graph is written again
+    faiss = ann._faiss()
+    real_write = faiss.write_index
+
+    def torn_write(index: object, path: str) -> None:
+        Path(path).write_bytes(b"half a graph")
+        raise RuntimeError("killed while writing")
+
+    monkeypatch.setattr(faiss, "write_index", torn_write)
+    with pytest.raises(RuntimeError):
+        _ann(store, snapshot)
+    monkeypatch.setattr(faiss, "write_index", real_write)
+    assert _published(root) == published  # the torn copy never took the graph's name
+    index, updated = _ann(store, snapshot)  # the previous graph, brought up to date
+    assert builds == [2_400] and len(index) == 2_440
+    rows, _ = index.search(new[3], 1)
+    assert updated.matrix[rows[0]] @ new[3] == pytest.approx(1.0, abs=1e-5)
+    assert _published(root) == [f"ann-g{updated.generation}"]
 
 
 def test_a_graph_from_another_generation_is_rebuilt(store: Store, builds: list[int]) -> None:
