@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 import index.ann as ann
+import index.library as library_module
 from benchmarks.bulk import bulk_load
 from index.ann import AnnVectorIndex
-from index.models import Document
+from index.embedding import MINILM_CALIBRATION
+from index.library import Library
+from index.models import Document, SearchFilters
 from index.pipeline import content_hash
 from index.store import NewPassage, Store
 from index.vectors import NumpyVectorIndex, load_vectors, make_vector_index
@@ -231,3 +235,32 @@ def test_auto_backend_uses_the_graph_from_ann_min_passages(
     assert isinstance(make_vector_index(snapshot, "auto"), AnnVectorIndex)
     in_memory = np.asarray(snapshot.matrix)  # below the sidecar size vectors stay in memory
     assert isinstance(make_vector_index(in_memory, "auto"), NumpyVectorIndex)
+
+
+class _GivenVectors:
+    """Queries arrive with their vectors (the passages were never encoded by a model)."""
+
+    name, dim = "test-clustered", DIM
+    calibration = MINILM_CALIBRATION
+
+    def encode_queries(self, texts: list[str]) -> np.ndarray:
+        raise AssertionError("the test passes query vectors")
+
+
+def test_library_dense_search_through_the_graph_honours_filters(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(ann, "ANN_MIN", 1_000)
+    monkeypatch.setattr(library_module, "load_vectors", partial(load_vectors, sidecar_min=0))
+    library = Library(store, _GivenVectors())  # type: ignore[arg-type]
+    state = library.refresh()
+    assert isinstance(state.vectors, AnnVectorIndex)
+    vector = np.asarray(state.snapshot.matrix[17])
+    hits = library.search("passage", k=5, query_vector=vector)
+    own = next(h for h in hits if h.passage.passage_id == int(state.snapshot.ids[17]))
+    assert own.dense_rank == 1
+    wanted = frozenset(f"d{i}" for i in range(0, 300, 10))
+    hits = library.search(
+        "passage", k=10, query_vector=vector, filters=SearchFilters(doc_ids=wanted)
+    )
+    assert hits and {h.passage.doc_id for h in hits} <= wanted
