@@ -24,6 +24,7 @@ import json
 import logging
 import os
 import shutil
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -390,3 +391,31 @@ def open_ann_index(
     ):
         _publish(root, graph, generation, dim, instance, params)
     return AnnVectorIndex(matrix, snapshot.ids, graph, params, snapshot.doc_index)
+
+
+class DeferredAnnIndex(_RescoredIndex):
+    """The graph opened (loaded, brought up to date or built) at the first search.
+
+    A library refresh stays a matter of mapping the sidecar, and a process that never searches
+    dense vectors (a digest reads rows, not neighbours) never builds a graph.
+    """
+
+    def __init__(
+        self, snapshot: VectorSnapshot, instance: str, params: AnnParams = DEFAULT_PARAMS
+    ) -> None:
+        super().__init__(snapshot.matrix, params.shortlist)
+        self._snapshot, self._instance, self._params = snapshot, instance, params
+        self._lock = threading.Lock()
+        self._opened: AnnVectorIndex | None = None
+
+    def opened(self) -> AnnVectorIndex:
+        """The graph index, opened now if no search has opened it yet."""
+        with self._lock:
+            if self._opened is None:
+                self._opened = open_ann_index(self._snapshot, self._instance, self._params)
+            return self._opened
+
+    def search(
+        self, query: np.ndarray, k: int, mask: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        return self.opened().search(query, k, mask)

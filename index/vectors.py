@@ -309,11 +309,11 @@ def make_vector_index(source: np.ndarray | VectorSnapshot, backend: str = "auto"
     if backend == "int8":
         return _cached_int8(matrix)
     if backend == "ann":
-        from index.ann import open_ann_index
+        from index.ann import DeferredAnnIndex
 
         if snapshot is None or not mapped:
             raise ValueError("the ann backend needs a snapshot over a memory-mapped sidecar")
-        return open_ann_index(snapshot, sidecar_instance(snapshot))
+        return DeferredAnnIndex(snapshot, sidecar_instance(snapshot))
     raise ValueError(f"unknown vector backend {backend!r}")
 
 

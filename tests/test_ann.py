@@ -11,7 +11,7 @@ import pytest
 import index.ann as ann
 import index.library as library_module
 from benchmarks.bulk import bulk_load
-from index.ann import AnnVectorIndex
+from index.ann import AnnVectorIndex, DeferredAnnIndex
 from index.embedding import MINILM_CALIBRATION
 from index.library import Library
 from index.models import Document, SearchFilters
@@ -76,7 +76,9 @@ def builds(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 
 def _ann(store: Store, previous=None) -> tuple[AnnVectorIndex, object]:
     snapshot = load_vectors(store, DIM, previous, sidecar_min=0)
-    index = make_vector_index(snapshot, "ann")
+    deferred = make_vector_index(snapshot, "ann")
+    assert isinstance(deferred, DeferredAnnIndex)
+    index = deferred.opened()
     assert isinstance(index, AnnVectorIndex)
     return index, snapshot
 
@@ -230,9 +232,9 @@ def test_auto_backend_uses_the_graph_from_ann_min_passages(
     store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     snapshot = load_vectors(store, DIM, sidecar_min=0)
-    assert not isinstance(make_vector_index(snapshot, "auto"), AnnVectorIndex)
+    assert not isinstance(make_vector_index(snapshot, "auto"), DeferredAnnIndex)
     monkeypatch.setattr(ann, "ANN_MIN", 1_000)
-    assert isinstance(make_vector_index(snapshot, "auto"), AnnVectorIndex)
+    assert isinstance(make_vector_index(snapshot, "auto"), DeferredAnnIndex)
     in_memory = np.asarray(snapshot.matrix)  # below the sidecar size vectors stay in memory
     assert isinstance(make_vector_index(in_memory, "auto"), NumpyVectorIndex)
 
@@ -254,7 +256,9 @@ def test_library_dense_search_through_the_graph_honours_filters(
     monkeypatch.setattr(library_module, "load_vectors", partial(load_vectors, sidecar_min=0))
     library = Library(store, _GivenVectors())  # type: ignore[arg-type]
     state = library.refresh()
-    assert isinstance(state.vectors, AnnVectorIndex)
+    assert isinstance(state.vectors, DeferredAnnIndex)
+    root = Path(str(store.path) + ".vectors")
+    assert not list(root.glob("ann-g*"))  # nothing built until a dense search needs it
     vector = np.asarray(state.snapshot.matrix[17])
     hits = library.search("passage", k=5, query_vector=vector)
     own = next(h for h in hits if h.passage.passage_id == int(state.snapshot.ids[17]))
