@@ -315,7 +315,8 @@ async def test_add_to_corpus_takes_a_messages_links_and_refuses_a_private_one(tw
         channelId=channel(twin, "a-general"), userId=user(twin, "admin"),
     )  # fmt: skip
     assert (await twin.response(menu))["type"] == 5
-    added = await final_reply(twin, "a-general", lambda m: "Draining the Fens" in m["content"])
+    # The reply is edited item by item: wait for the last item's line, not the first's.
+    added = await final_reply(twin, "a-general", lambda m: "Could not add" in m["content"])
     first, second = added["content"].splitlines()
     assert first.startswith("Added **Draining the Fens**") and "/brief topic:" in first
     assert second.startswith(f"Could not add <{private}>: Refused:")
