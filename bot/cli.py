@@ -55,7 +55,10 @@ def cmd_index(args: argparse.Namespace) -> int:
     indexer = Indexer(store, make_embedder(), limits=load_settings().ingest_limits())
     try:
         report = indexer.run(
-            args.paths, prune=args.prune, rebuild=args.rebuild, collection=args.collection
+            args.paths,
+            prune=args.prune,
+            rebuild=args.rebuild,
+            collection=getattr(args, "collection", SHARED),  # `start` indexes the shared one
         )
     except KeyboardInterrupt:
         print("interrupted: files finished so far are indexed; the rest are as they were",

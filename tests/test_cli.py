@@ -178,3 +178,12 @@ def test_sources_finds_where_a_pasted_ten_thousand_character_text_comes_from(
     view = json.loads(result.stdout)
     assert view["quote"]["doc_id"] == doc["doc_id"]
     assert {"same_elsewhere", "related"} <= view.keys()
+
+
+def test_start_indexes_the_corpus_then_runs_the_demo_without_a_token(tmp_path: Path) -> None:
+    db = tmp_path / "start.db"
+    result = run_cli("start", "--db", str(db), "--corpus", str(SEEDS), input_="")
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    docs = run_cli("docs", "--db", str(db), "--collection", "shared")
+    assert docs.returncode == 0 and docs.stdout.strip(), docs.stderr  # the seeds, shared
