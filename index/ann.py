@@ -160,18 +160,17 @@ class AnnVectorIndex(_RescoredIndex):
             if count <= want:
                 labels = np.flatnonzero(allowed)
                 walked = False
-            else:
+            elif share < self.params.scan_below_share or count <= _SCAN_ALWAYS:
+                labels = self._scan_codes(q[0], np.flatnonzero(allowed), want)
+                walked = False
+            else:  # the bitmap only for a walk: a scan never reads it
                 bits = (
                     self._live_bits
                     if allowed is self._live
                     else np.packbits(allowed, bitorder="little")
                 )
                 selector = faiss.IDSelectorBitmap(len(allowed), faiss.swig_ptr(bits))
-                if share < self.params.scan_below_share or count <= _SCAN_ALWAYS:
-                    labels = self._scan_codes(q[0], np.flatnonzero(allowed), want)
-                    walked = False
-                else:
-                    labels = self._graph_search(q, want, selector, share)
+                labels = self._graph_search(q, want, selector, share)
         labels = labels[labels >= 0]
         rows = self.row_of_label[labels]
         rows = rows[rows >= 0]

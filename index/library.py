@@ -248,7 +248,6 @@ class Library:
         view = copy.copy(self)
         view.scope = frozenset(collections)
         view._root = self._root or self
-        view._df_cache, view._df_generation = {}, -1
         return view
 
     def visible(self, doc: Document) -> bool:
@@ -313,8 +312,9 @@ class Library:
         pid = parse_passage_id(passage_id)
         passage = self.store.passage(pid)
         if passage is not None and self.scope is not None:
-            doc = self.refresh().documents.get(passage.doc_id)
-            if doc is None or not self.visible(doc):
+            try:
+                self.document(passage.doc_id)
+            except NotFound:
                 passage = None  # another server's: exactly as if there were none
         if passage is None:
             raise NotFound(f"no passage P{pid} in the index (it may have been re-indexed)")
@@ -352,6 +352,9 @@ class Library:
         return " ".join(distinctive_terms(query, self._document_frequencies, documents))
 
     def _document_frequencies(self, terms: list[str]) -> dict[str, int]:
+        # Counts over the whole index, whatever the scope: every view shares its root's cache.
+        if self._root is not None:
+            return self._root._document_frequencies(terms)
         generation = self.store.generation()
         if self._df_generation != generation:
             self._df_cache, self._df_generation = {}, generation
@@ -600,9 +603,9 @@ class Library:
         feedback_ok = wants_feedback(query, cfg)
         if match and feedback_ok and cfg.prf_docs > 0 and fused:
             feedback = [d for d, _ in top_items(fused, cfg.prf_docs)]
-            texts = [self.document(d).title + ". " + self.document(d).text for d in feedback]
+            texts = [f"{doc.title}. {doc.text}" for doc in map(self.document, feedback)]
             terms = expansion_terms(
-                query, texts, self.store.document_frequencies, len(snap.doc_ids), cfg.prf_terms
+                query, texts, self._document_frequencies, len(snap.doc_ids), cfg.prf_terms
             )
             expansion = fts_expression(terms)
             if expansion:

@@ -212,15 +212,17 @@ class Corpus(commands.Cog):
         collection = _collection(interaction)
         library = self.bot.library_for(interaction.guild_id)
         settings = self.bot.settings
-        async with self._lock(collection):
-            removed = await asyncio.to_thread(
-                remove_documents,
-                library.store,
-                settings.corpus_data_dir,
-                collection,
-                [self._own_document(library, collection, document)],
+
+        def work() -> list[Any]:
+            # The lookup reads every document: in the thread too, not on the event loop.
+            doc_id = self._own_document(library, collection, document)
+            return remove_documents(
+                library.store, settings.corpus_data_dir, collection, [doc_id],
                 user_id=interaction.user.id,
-            )
+            )  # fmt: skip
+
+        async with self._lock(collection):
+            removed = await asyncio.to_thread(work)
         await interaction.response.send_message(
             f"Removed **{clip(removed[0].display_title, 200)}** from this server's corpus.",
             allowed_mentions=NO_MENTIONS,
@@ -230,13 +232,13 @@ class Corpus(commands.Cog):
     async def any_document(
         self, interaction: discord.Interaction[BriefBot], current: str
     ) -> list[app_commands.Choice[str]]:
-        return self._document_choices(interaction, current, own_only=False)
+        return await asyncio.to_thread(self._document_choices, interaction, current, own_only=False)
 
     @remove.autocomplete("document")
     async def own_document(
         self, interaction: discord.Interaction[BriefBot], current: str
     ) -> list[app_commands.Choice[str]]:
-        return self._document_choices(interaction, current, own_only=True)
+        return await asyncio.to_thread(self._document_choices, interaction, current, own_only=True)
 
     # -- helpers -------------------------------------------------------------------------
 
