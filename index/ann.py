@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from index.tempfiles import remove_abandoned, temp_path
+from index.tempfiles import generation_folders, remove_abandoned, temp_path
 from index.vectors import VectorSnapshot, _RescoredIndex, _top_k
 
 log = logging.getLogger(__name__)
@@ -248,18 +248,6 @@ def _meta(folder: Path) -> dict[str, Any] | None:
         return None
 
 
-def _graph_folders(root: Path) -> list[tuple[int, Path]]:
-    """``ann-g<N>`` folders in ``root``, newest first."""
-    if not root.is_dir():
-        return []
-    found = []
-    for entry in root.iterdir():
-        name = entry.name
-        if name.startswith("ann-g") and name[5:].isdigit():
-            found.append((int(name[5:]), entry))
-    return sorted(found, reverse=True)
-
-
 def _read_graph(
     folder: Path, generation: int, dim: int, instance: str, params: AnnParams
 ) -> _Graph | None:
@@ -339,7 +327,7 @@ def _publish(
         shutil.rmtree(target, ignore_errors=True)
         return
     graph.generation, graph.saved_labels = generation, len(graph.label_ids)
-    for old_generation, old in _graph_folders(root):
+    for old_generation, old in generation_folders(root, "ann-g"):
         if old_generation < generation:
             shutil.rmtree(old, ignore_errors=True)
 
@@ -362,7 +350,7 @@ def open_ann_index(
     dim = int(matrix.shape[1])
     generation = snapshot.generation
     graph = None
-    for _, folder in _graph_folders(root):
+    for _, folder in generation_folders(root, "ann-g"):
         graph = _read_graph(folder, generation, dim, instance, params)
         if graph is not None:
             break

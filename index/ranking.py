@@ -5,13 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TypeVar
 
 import numpy as np
 
-from index.query import query_terms
-
-K = TypeVar("K", int, str)
+from index.query import K, query_terms
 
 
 @dataclass(frozen=True)

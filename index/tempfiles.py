@@ -25,6 +25,18 @@ def sidecar_path(db_path: str, suffix: str) -> Path | None:
     return Path(db_path + suffix)
 
 
+def generation_folders(root: Path, prefix: str) -> list[tuple[int, Path]]:
+    """``<prefix><N>`` folders in ``root`` (one per index generation), newest first."""
+    if not root.is_dir():
+        return []
+    found = []
+    for entry in root.iterdir():
+        number = entry.name[len(prefix) :]
+        if entry.name.startswith(prefix) and number.isdigit():
+            found.append((int(number), entry))
+    return sorted(found, reverse=True)
+
+
 def temp_path(final: Path) -> Path:
     """Where this process writes ``final`` before renaming it (``g7`` → ``g7.tmp<pid>``)."""
     return final.with_name(f"{final.name}.tmp{os.getpid()}")

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
-from index.tempfiles import remove_abandoned, sidecar_path, temp_path
+from index.tempfiles import generation_folders, remove_abandoned, sidecar_path, temp_path
 
 if TYPE_CHECKING:
     from index.store import Store
@@ -449,15 +449,9 @@ def _read_sidecar(folder: Path, generation: int, dim: int, instance: str) -> Vec
 
 def _newest_sidecar(root: Path, dim: int, below: int, instance: str) -> VectorSnapshot | None:
     """The newest complete sidecar older than generation ``below`` (a base to update from)."""
-    if not root.is_dir():
-        return None
-    generations = sorted(
-        (int(p.name[1:]) for p in root.iterdir() if p.name[1:].isdigit() and p.name[0] == "g"),
-        reverse=True,
-    )
-    for generation in generations:
+    for generation, folder in generation_folders(root, "g"):
         if generation < below:
-            found = _read_sidecar(root / f"g{generation}", generation, dim, instance)
+            found = _read_sidecar(folder, generation, dim, instance)
             if found is not None:
                 return found
     return None
@@ -491,8 +485,7 @@ def _publish_sidecar(
         target.rename(final)
     except OSError:  # another process published the same generation first: use theirs
         shutil.rmtree(target, ignore_errors=True)
-    for old in root.iterdir():
-        name = old.name
-        if name[:1] == "g" and name[1:].isdigit() and int(name[1:]) < snapshot.generation:
+    for generation, old in generation_folders(root, "g"):
+        if generation < snapshot.generation:
             shutil.rmtree(old, ignore_errors=True)  # open maps of it stay valid on POSIX
     return _read_sidecar(final, snapshot.generation, dim, instance) or snapshot
