@@ -73,6 +73,17 @@ def safe_filename(name: str, suffix: str | None = None) -> str:
     return f"{stem}{ext}"
 
 
+def check_reading_name(filename: str) -> str:
+    """The plain name a reading is kept under; InputError when briefbot cannot read its type."""
+    name = safe_filename(filename)
+    if Path(name).suffix not in ADD_SUFFIXES:
+        raise InputError(
+            f"{filename!r} is not a reading I can take: "
+            "send a .txt, .md, .html, .pdf or .jsonl file"
+        )
+    return name
+
+
 def _free_name(folder: Path, name: str, taken: set[str]) -> Path:
     stem, ext = os.path.splitext(name)
     candidate, n = folder / name, 1
@@ -102,11 +113,7 @@ def add_reading(
     if collection == SHARED:
         raise InputError("the shared collection is the operator's: index it with `briefbot index`")
     report = progress or (lambda _stage: None)
-    name = safe_filename(filename)
-    if Path(name).suffix not in ADD_SUFFIXES:
-        raise InputError(
-            f"{name!r} is not a reading I can take: send a .txt, .md, .html, .pdf or .jsonl file"
-        )
+    name = check_reading_name(filename)
     existing = store.file_documents(collection, hashlib.sha256(data).hexdigest())
     if existing:
         return Added(tuple(existing), _passages(store, existing), already=True)

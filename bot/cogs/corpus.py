@@ -23,7 +23,13 @@ from bot.errors import Refused, user_message
 from bot.views import NO_MENTIONS, send_pages
 from briefings.brief import parse_since
 from briefings.corpus import corpus_entry, corpus_overview
-from index.collections import ADD_SUFFIXES, Added, add_reading, recover, remove_documents
+from index.collections import (
+    Added,
+    add_reading,
+    check_reading_name,
+    recover,
+    remove_documents,
+)
 from index.errors import BriefbotError, InputError
 from index.fetching import FetchedPage, FetchLimits, fetch_url
 from index.models import guild_collection
@@ -272,12 +278,7 @@ class Corpus(commands.Cog):
 
     def _check_attachment(self, file: discord.Attachment) -> None:
         limit = self.bot.settings.corpus_upload_max_mb
-        suffix = "." + file.filename.rsplit(".", 1)[-1].lower() if "." in file.filename else ""
-        if suffix not in ADD_SUFFIXES:
-            raise InputError(
-                f"{file.filename!r} is not a reading I can take: "
-                "send a .txt, .md, .html, .pdf or .jsonl file"
-            )
+        check_reading_name(file.filename)  # before anything is downloaded
         if file.size > limit * 1_000_000:
             raise InputError(
                 f"that file ({file.filename}) is {file.size / 1e6:.3g} MB; "
