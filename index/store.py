@@ -736,3 +736,17 @@ class Store:
                 yield from self.db.execute(
                     f"SELECT passage_id, vector FROM vectors WHERE passage_id IN ({marks})", batch
                 )
+
+
+def is_postgres_url(location: str | Path) -> bool:
+    """Whether ``location`` names a PostgreSQL database (``postgresql://…``) rather than a file."""
+    return str(location).startswith(("postgresql://", "postgres://"))
+
+
+def open_store(location: str | Path, *, create: bool = True) -> Store:
+    """The index at ``location``: a SQLite file, or a PostgreSQL database given by its URL."""
+    if is_postgres_url(location):
+        from index.postgres import PgStore
+
+        return PgStore(str(location), create=create)
+    return Store(location, create=create)
