@@ -248,7 +248,10 @@ def make_lexical_index(
     ``auto`` is FTS5 up to ``TANTIVY_MIN_PASSAGES`` passages and tantivy above.
     """
     if backend == "auto":
-        backend = "tantivy" if store.passage_count() > TANTIVY_MIN_PASSAGES else "fts"
+        if store.backend == "postgres":  # its own tsvector index, shared by every process
+            backend = "fts"
+        else:
+            backend = "tantivy" if store.passage_count() > TANTIVY_MIN_PASSAGES else "fts"
     if backend == "fts":
         return FtsLexical(store, weights)
     if backend == "tantivy":

@@ -28,7 +28,7 @@ from index.query import (
     top_items,
 )
 from index.ranking import DEFAULT_CONFIG, SearchConfig, convex_fuse, rocchio, wants_feedback
-from index.store import Store
+from index.store import Store, open_store
 from index.vectors import VectorIndex, VectorSnapshot, load_vectors, make_vector_index
 
 log = logging.getLogger(__name__)
@@ -41,8 +41,9 @@ DEFAULT_DB = "briefbot.db"
 
 
 def default_db_path() -> str:
-    """``BRIEFBOT_DB`` or ``briefbot.db`` in the working directory."""
-    return os.environ.get("BRIEFBOT_DB") or DEFAULT_DB
+    """Where the index is: ``BRIEFBOT_DATABASE_URL`` (PostgreSQL), else ``BRIEFBOT_DB``, else
+    ``briefbot.db`` in the working directory."""
+    return os.environ.get("BRIEFBOT_DATABASE_URL") or os.environ.get("BRIEFBOT_DB") or DEFAULT_DB
 
 
 MAX_PASSAGE_ID = 2**63 - 1  # SQLite's largest integer
@@ -239,7 +240,7 @@ class Library:
         cls, path: str | Path | None = None, embedder: Embedder | None = None, **kwargs: object
     ) -> Library:
         """Open an existing index (IndexMissing when there is none)."""
-        store = Store(path or default_db_path(), create=False)
+        store = open_store(path or default_db_path(), create=False)
         return cls(store, embedder or make_embedder(), **kwargs)  # type: ignore[arg-type]
 
     def within(self, collections: Iterable[str]) -> Library:
@@ -291,7 +292,7 @@ class Library:
         state = self.refresh()
         if len(state.snapshot.ids) == 0:
             raise IndexMissing(
-                f"the index at {self.store.path} holds no passages yet: "
+                f"the index at {self.store.label} holds no passages yet: "
                 "run `briefbot index PATH...` first"
             )
         return state

@@ -12,15 +12,17 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TypeVar
 
 import sqlite_utils
 
 from index.errors import IncompatibleIndex
 
 Migration = Callable[[sqlite_utils.Database], None]
+DB = TypeVar("DB")
 
 
 def utc_now() -> str:
@@ -86,13 +88,14 @@ def script(sql: str) -> Migration:
 
 
 def migrate(
-    db: sqlite_utils.Database,
-    migrations: Sequence[Migration],
+    db: DB,
+    migrations: Sequence[Callable[[DB], None]],
     *,
-    read_version: Callable[[sqlite_utils.Database], int] = user_version,
-    write_version: Callable[[sqlite_utils.Database, int], None] = set_user_version,
+    read_version: Callable[[DB], int] = user_version,  # type: ignore[assignment]
+    write_version: Callable[[DB, int], None] = set_user_version,  # type: ignore[assignment]
     name: str = "the database",
     remedy: str = "upgrade briefbot",
+    begin: Callable[[DB], AbstractContextManager[object]] = transaction,  # type: ignore[assignment]
 ) -> int:
     """Bring the schema up to ``len(migrations)``; returns the version it was at.
 
@@ -100,6 +103,7 @@ def migrate(
     each followed by its version, so an interrupted upgrade leaves the old schema. A database
     already up to date is only read (no write lock: opening it never waits for a writer). A
     schema newer than these migrations is refused: its tables are not ours to guess.
+    ``begin`` opens the write transaction (PostgreSQL passes its own: ``index/postgres.py``).
     """
     latest = len(migrations)
 
@@ -112,7 +116,7 @@ def migrate(
 
     if check(read_version(db)) == latest:
         return latest
-    with transaction(db):
+    with begin(db):
         found = check(read_version(db))  # again under the lock: another process may have won
         for version in range(found, latest):
             migrations[version](db)

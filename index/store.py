@@ -13,9 +13,10 @@ import sqlite3
 import threading
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import sqlite_utils
@@ -174,8 +175,11 @@ class NewPassage:
 class Store:
     """A briefbot index in one SQLite file (WAL: one writer and many readers at a time)."""
 
+    backend = "sqlite"  # PostgreSQL: index.postgres.PgStore
+
     def __init__(self, path: str | Path, *, create: bool = True) -> None:
-        self.path = str(path)
+        self.path = str(path)  # what opens it again (for PostgreSQL, a URL)
+        self.label = self.path  # what messages call it (a URL without its password)
         if not create and self.path != ":memory:" and not Path(self.path).exists():
             raise IndexMissing(
                 f"no index at {self.path}: build one with `briefbot index PATH...` first"
@@ -195,8 +199,15 @@ class Store:
 
     # -- schema and metadata -------------------------------------------------------------
 
+    def _transaction(self) -> AbstractContextManager[object]:
+        """One write transaction on this store's connection (nested: a savepoint)."""
+        return transaction(self.db)
+
+    def _has_meta_table(self) -> bool:
+        return bool(self.db.table("index_meta").exists())
+
     def _schema_version(self) -> int:
-        if not self.db.table("index_meta").exists():
+        if not self._has_meta_table():
             return 0
         return int(self.meta("schema_version") or 0)
 
@@ -217,21 +228,23 @@ class Store:
             stored_name, stored_dim = self.meta("model_name"), self.meta("dim")
             if stored_name is None:
                 if claim:
-                    with transaction(self.db):
+                    with self._transaction():
                         self._set_meta("model_name", name)
                         self._set_meta("dim", str(dim))
                 return
             if stored_name != name or int(stored_dim or 0) != dim:
                 raise IncompatibleIndex(
-                    f"{self.path} was built with {stored_name} ({stored_dim}-d vectors) but "
+                    f"{self.label} was built with {stored_name} ({stored_dim}-d vectors) but "
                     f"briefbot now embeds with {name} ({dim}-d): re-run "
                     "`briefbot index --rebuild PATH...` to rebuild it"
                 )
 
+    _CLEARED_TABLES: tuple[str, ...] = ("vectors", "passages_fts", "passages", "documents", "files")
+
     def clear(self) -> None:
         """Drop every document, passage and vector (``--rebuild``)."""
         with self.writing():
-            for table in ("vectors", "passages_fts", "passages", "documents", "files"):
+            for table in self._CLEARED_TABLES:
                 self.db.execute(f"DELETE FROM {table}")
             self.db.execute("DELETE FROM index_meta WHERE key IN ('model_name', 'dim')")
 
@@ -244,9 +257,9 @@ class Store:
             return self.meta("updated_at")
 
     @contextmanager
-    def writing(self) -> Iterator[sqlite_utils.Database]:
+    def writing(self) -> Iterator[Any]:
         """One logical write in one transaction; readers see it as the next generation."""
-        with self._lock, transaction(self.db):
+        with self._lock, self._transaction():
             yield self.db
             self._bump_generation()
 
@@ -254,7 +267,7 @@ class Store:
         # An upsert: a new index has no generation row until its first write (generation 0).
         self.db.execute(
             "INSERT INTO index_meta(key, value) VALUES ('generation', '1') "
-            "ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1"
+            "ON CONFLICT(key) DO UPDATE SET value = CAST(index_meta.value AS INTEGER) + 1"
         )
         self._set_meta("updated_at", utc_now())
 
@@ -586,7 +599,7 @@ class Store:
         detail: str = "",
     ) -> None:
         """Note one add or remove (its own transaction; the generation does not move)."""
-        with self._lock, transaction(self.db):
+        with self._lock, self._transaction():
             self.db.execute(
                 "INSERT INTO collection_events(collection, action, user_id, at, title, doc_ids, "
                 "detail) VALUES (?,?,?,?,?,?,?)",
@@ -615,7 +628,7 @@ class Store:
             return None if row is None else int(row[0])
 
     def set_editor_role(self, collection: str, role_id: int | None) -> None:
-        with self._lock, transaction(self.db):
+        with self._lock, self._transaction():
             if role_id is None:
                 self.db.execute("DELETE FROM collection_roles WHERE collection = ?", [collection])
             else:
@@ -638,7 +651,7 @@ class Store:
 
     def defer_fts(self) -> None:
         """Mark the FTS5 table incomplete until :meth:`ensure_fts` fills it (bulk loads)."""
-        with self._lock, transaction(self.db):
+        with self._lock, self._transaction():
             self._set_meta("fts_pending", "1")
 
     def ensure_fts(self) -> None:
@@ -646,7 +659,7 @@ class Store:
         with self._lock:
             if not self.fts_pending():
                 return
-            with transaction(self.db):
+            with self._transaction():
                 self.db.execute("DELETE FROM passages_fts")
                 self.db.execute(
                     "INSERT INTO passages_fts(rowid, title, text) SELECT p.passage_id, d.title, "
@@ -705,9 +718,10 @@ class Store:
         with self._lock:
             value = self.meta("instance_id")
             if value is None:
-                with transaction(self.db):
+                with self._transaction():
                     self.db.execute(
-                        "INSERT OR IGNORE INTO index_meta(key, value) VALUES ('instance_id', ?)",
+                        "INSERT INTO index_meta(key, value) VALUES ('instance_id', ?) "
+                        "ON CONFLICT(key) DO NOTHING",
                         [uuid.uuid4().hex],
                     )
                 value = self.meta("instance_id")

@@ -19,8 +19,9 @@ _TEMP_NAME = re.compile(r"\.tmp(\d+)(?:\.|$)")
 
 
 def sidecar_path(db_path: str, suffix: str) -> Path | None:
-    """A folder beside the database for data derived from it; None for ``:memory:``."""
-    if db_path == ":memory:":
+    """A folder beside the database for data derived from it; None for ``:memory:`` and for a
+    database server's URL (PostgreSQL derives nothing: it searches its own indexes)."""
+    if db_path == ":memory:" or "://" in db_path:
         return None
     return Path(db_path + suffix)
 

@@ -63,12 +63,13 @@ def seeds_dir(tmp_path: Path) -> Path:
     return target
 
 
-def build_index(db: Path, paths: list[Path], embedder):
-    """Index ``paths`` into ``db`` with ``embedder``; returns the run's report."""
+def build_index(db: str | Path, paths: list[Path], embedder):
+    """Index ``paths`` into ``db`` (a file or a PostgreSQL URL) with ``embedder``; returns the
+    run's report."""
     from index.pipeline import Indexer
-    from index.store import Store
+    from index.store import open_store
 
-    store = Store(db)
+    store = open_store(db)
     try:
         return Indexer(store, embedder).run(paths)
     finally:

@@ -18,11 +18,23 @@ from pathlib import Path
 from index.collections import add_reading
 from index.embedding import FakeEmbedder
 from index.pipeline import Indexer
-from index.store import Store
+from index.store import Store, open_store
 
 
 def kill_at_insert(store: Store, n: int) -> None:
     seen = 0
+    if store.backend == "postgres":  # no statement trace: count the rows handed to its insert
+        insert = store._insert_passages
+
+        def counted(passages, titles):
+            nonlocal seen
+            seen += len(passages)
+            if seen >= n:
+                os.kill(os.getpid(), signal.SIGKILL)
+            insert(passages, titles)
+
+        store._insert_passages = counted  # type: ignore[method-assign]
+        return
 
     def trace(statement: str) -> None:
         nonlocal seen
@@ -35,7 +47,7 @@ def kill_at_insert(store: Store, n: int) -> None:
 
 
 def main(db: str, paths: list[str]) -> int:
-    store = Store(db)
+    store = open_store(db)
     if kill_at := os.environ.get("BRIEFBOT_TEST_KILL_AT_INSERT"):
         kill_at_insert(store, int(kill_at))
     report = Indexer(store, FakeEmbedder()).run(paths)
@@ -44,7 +56,7 @@ def main(db: str, paths: list[str]) -> int:
 
 
 def add(collection: str, data_dir: str, db: str, file: str) -> int:
-    store = Store(db)
+    store = open_store(db)
     if kill_at := os.environ.get("BRIEFBOT_TEST_KILL_AT_INSERT"):
         kill_at_insert(store, int(kill_at))
     data = Path(file).read_bytes()

