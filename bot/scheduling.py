@@ -2,7 +2,8 @@
 
 How "exactly once" holds across restarts and crashes:
 
-- Jobs live in a persistent ``SQLAlchemyJobStore`` (SQLite). At start-up a job is added only when
+- Jobs live in a persistent ``SQLAlchemyJobStore`` (the SQLite file, or the PostgreSQL database
+  everything else is in). At start-up a job is added only when
   it is missing and rescheduled only when its schedule changed: re-adding with
   ``replace_existing=True`` would recompute its next run time and lose a run missed while down.
 - ``coalesce=True`` and a generous ``misfire_grace_time`` (APScheduler's default is 1 s, which
@@ -15,12 +16,16 @@ How "exactly once" holds across restarts and crashes:
   that still failed (Discord down, a 503, a 5xx after discord.py's retries) is tried again by a
   sweep every few minutes, with backoff (5, 10, 20, ... minutes, at most ``RETRY_ATTEMPTS``
   tries, and only within the misfire grace time), through the same marker check.
+- Several processes (PostgreSQL): one of them, the leader (``bot/leader.py``), runs the scheduler;
+  it picks up subscriptions the others changed every few seconds (:meth:`DigestScheduler.resync`).
+  Should two leaders ever overlap, a period still goes out once: a claim of it is one conditional
+  write (``DigestStore.claim``), and only its winner posts.
 - :meth:`DigestRunner.reconcile` runs at start-up: it settles uncertain entries and posts the
   latest period of each subscription that is due and not yet in the ledger (a run whose job had
   already advanced when the process died). A per-subscription lock keeps it from racing the
   scheduler's own catch-up run.
-- The ledger is SQLite with fsync'd commits: the runner reaches it through ``asyncio.to_thread``
-  so the gateway heartbeat never waits on a disk.
+- The ledger is SQLite with fsync'd commits, or a database server: the runner reaches it through
+  ``asyncio.to_thread`` so the gateway heartbeat never waits on a disk or the network.
 """
 
 from __future__ import annotations
@@ -39,7 +44,8 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from bot.digest_store import FAILED, Claim, DigestStore, LedgerEntry, Subscription
+from bot.digest_store import FAILED, Claim, DigestStore, LedgerEntry, Subscription, claim_of
+from index.store import is_postgres_url
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +68,7 @@ class Delivery(StrEnum):
     SENT = "sent"
     FOUND = "found"  # an earlier try had posted it: the channel's history says so
     ALREADY_SENT = "already sent"
+    CLAIMED = "claimed elsewhere"  # another process won the period's claim: it posts
     SKIPPED = "skipped"  # nothing new, and the subscription skips quiet weeks
     TOO_LATE = "too late"
     PAUSED = "paused"
@@ -101,6 +108,12 @@ def digest_trigger(subscription: Subscription) -> CronTrigger:
     if subscription.cadence == "daily":
         return CronTrigger(hour=hour, minute=minute, timezone=zone)
     return CronTrigger(day_of_week=subscription.day, hour=hour, minute=minute, timezone=zone)
+
+
+def next_fire_time(subscription: Subscription, now: datetime | None = None) -> datetime | None:
+    """When the subscription's digest is next due, from its trigger alone (a process that does
+    not run the scheduler answers with this)."""
+    return digest_trigger(subscription).get_next_fire_time(None, now or datetime.now(UTC))
 
 
 def latest_fire_time(trigger: CronTrigger, now: datetime) -> datetime | None:
@@ -192,10 +205,12 @@ class DigestRunner:
         """Post ``period``'s digest once, and say what happened."""
         store = self.store
         async with self._lock(subscription.id):
-            state = await asyncio.to_thread(store.ledger_state, subscription.id, period)
+            entry = await asyncio.to_thread(store.ledger_entry, subscription.id, period)
+            state = claim_of(entry)
             if state is Claim.DONE:
                 return Delivery.ALREADY_SENT
             marker = marker_for(period)
+            claimed = False
             try:
                 if state is Claim.UNCERTAIN:
                     found = await self.poster.find_marker(subscription, marker)
@@ -216,10 +231,13 @@ class DigestRunner:
                     log.info("digest %s of subscription %d skipped: nothing new",
                              period, subscription.id)  # fmt: skip
                     return Delivery.SKIPPED
-                try:
-                    await asyncio.to_thread(store.mark_sending, subscription.id, period, snapshot)
-                except ValueError:
-                    return Delivery.ALREADY_SENT
+                claimed = await asyncio.to_thread(
+                    store.claim, subscription.id, period, snapshot, over=entry
+                )
+                if not claimed:
+                    log.info("digest %s of subscription %d: claimed by another process",
+                             period, subscription.id)  # fmt: skip
+                    return Delivery.CLAIMED
                 self.on_stage("sending")
                 message_id = await self.poster.post(subscription, payload, marker)
             except DeliveryBlocked as exc:
@@ -240,10 +258,14 @@ class DigestRunner:
                 )
                 log.exception("digest %s of subscription %d failed", period, subscription.id)
                 return Delivery.FAILED
-            self.on_stage("posted")
-            await asyncio.to_thread(store.mark_sent, subscription.id, period, message_id)
-            log.info("posted digest %s to channel %d", period, subscription.channel_id)
-            return Delivery.SENT
+            else:
+                self.on_stage("posted")
+                await asyncio.to_thread(store.mark_sent, subscription.id, period, message_id)
+                log.info("posted digest %s to channel %d", period, subscription.channel_id)
+                return Delivery.SENT
+            finally:
+                if claimed:
+                    await asyncio.to_thread(store.release, subscription.id)
 
     async def drain(self) -> None:
         """Wait for deliveries in progress (before shutting down)."""
@@ -333,13 +355,25 @@ def job_id(subscription_id: int) -> str:
     return f"digest-{subscription_id}"
 
 
+def job_store(location: str | Path) -> SQLAlchemyJobStore:
+    """APScheduler's job store at ``location``: a SQLite file, or a PostgreSQL URL (through
+    psycopg 3; a pooled connection the server dropped is replaced, not handed out)."""
+    if is_postgres_url(location):
+        url = "postgresql+psycopg://" + str(location).split("://", 1)[1]
+        return SQLAlchemyJobStore(url=url, engine_options={"pool_pre_ping": True})
+    return SQLAlchemyJobStore(url=f"sqlite:///{location}")
+
+
 class DigestScheduler:
-    """An AsyncIOScheduler on a persistent SQLite job store, kept in step with subscriptions."""
+    """An AsyncIOScheduler on a persistent job store, kept in step with subscriptions.
+
+    Only one process may run it on a job store (APScheduler's rule): see ``bot/leader.py``.
+    """
 
     def __init__(
         self,
         runner: DigestRunner,
-        jobs_db: str | Path,
+        jobs_location: str | Path,
         *,
         rescan: Callable[[], Any] | None = None,
         rescan_minutes: float = 60,
@@ -347,8 +381,10 @@ class DigestScheduler:
         self.runner = runner
         self.rescan = rescan
         self.rescan_minutes = rescan_minutes
+        # What the jobs were last brought in step with: subscription id -> (schedule, paused).
+        self._synced: dict[int, tuple[tuple[str, str, str, str], bool]] = {}
         self.scheduler = AsyncIOScheduler(
-            jobstores={"default": SQLAlchemyJobStore(url=f"sqlite:///{jobs_db}")},
+            jobstores={"default": job_store(jobs_location)},
             job_defaults={
                 "coalesce": True,
                 "max_instances": 1,
@@ -362,9 +398,11 @@ class DigestScheduler:
         _active["runner"] = self.runner
         _active["rescan"] = self.rescan
         self.scheduler.start(paused=paused)
-        for subscription in self.runner.store.subscriptions():
+        self._synced.clear()
+        subscriptions = self.runner.store.subscriptions()
+        for subscription in subscriptions:
             self.sync(subscription)
-        known = {job_id(s.id) for s in self.runner.store.subscriptions()}
+        known = {job_id(s.id) for s in subscriptions}
         for job in self.scheduler.get_jobs():
             if job.id.startswith("digest-") and job.id not in known:
                 job.remove()
@@ -383,16 +421,35 @@ class DigestScheduler:
                 misfire_grace_time=None,
             )
 
+    @property
+    def running(self) -> bool:
+        return bool(self.scheduler.running)
+
     def shutdown(self) -> None:
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
         if _active.get("runner") is self.runner:
             _active.clear()
 
+    def resync(self) -> None:
+        """Bring the jobs in step with subscriptions changed since (by any process): one read
+        of the subscriptions, and job store work only for those that changed."""
+        subscriptions = self.runner.store.subscriptions()
+        for subscription in subscriptions:
+            if self._synced.get(subscription.id) != self._state(subscription):
+                self.sync(subscription)
+        for gone in self._synced.keys() - {s.id for s in subscriptions}:
+            self.remove(gone)
+
+    @staticmethod
+    def _state(subscription: Subscription) -> tuple[tuple[str, str, str, str], bool]:
+        return subscription.schedule_key(), subscription.paused
+
     def sync(self, subscription: Subscription) -> None:
         """Add the subscription's job if missing, reschedule it if its schedule changed."""
         jid = job_id(subscription.id)
         job = self.scheduler.get_job(jid)
+        self._synced[subscription.id] = self._state(subscription)
         if subscription.paused:
             if job is not None:
                 job.remove()
@@ -413,6 +470,7 @@ class DigestScheduler:
             self.scheduler.modify_job(jid, misfire_grace_time=grace)
 
     def remove(self, subscription_id: int) -> None:
+        self._synced.pop(subscription_id, None)
         job = self.scheduler.get_job(job_id(subscription_id))
         if job is not None:
             job.remove()
