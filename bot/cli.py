@@ -49,9 +49,9 @@ def cmd_index(args: argparse.Namespace) -> int:
     from bot.settings import load_settings
     from index.embedding import make_embedder
     from index.pipeline import Indexer
-    from index.store import Store
+    from index.store import open_store
 
-    store = Store(_db(args))
+    store = open_store(_db(args))
     indexer = Indexer(store, make_embedder(), limits=load_settings().ingest_limits())
     try:
         report = indexer.run(
@@ -142,9 +142,9 @@ def cmd_docs(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from index.store import Store
+    from index.store import open_store
 
-    store = Store(_db(args), create=False)
+    store = open_store(_db(args), create=False)
     for doc in store.documents():
         passages = store.passages_of(doc.doc_id)
         spans = [{"passage_id": p.passage_id, "start": p.start, "end": p.end} for p in passages]

@@ -7,11 +7,13 @@ import logging
 import sys
 import weakref
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import discord
 import yarl
 from discord.ext import commands
+from pydantic import SecretStr
 
 from bot import errors
 from bot.settings import Settings, load_settings
@@ -19,6 +21,7 @@ from bot.views import DYNAMIC_ITEMS, Paginator
 from index.errors import BriefbotError, IndexMissing
 from index.library import Library
 from index.models import SHARED, guild_collection
+from index.store import is_postgres_url
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +51,14 @@ def intents() -> discord.Intents:
     return wanted
 
 
+def shard_options(settings: Settings) -> dict[str, Any]:
+    """What AutoShardedBot takes from SHARD_COUNT / SHARD_IDS (ids unset: every shard here)."""
+    options: dict[str, Any] = {"shard_count": settings.shard_count}
+    if settings.shard_ids is not None:
+        options["shard_ids"] = list(settings.shard_ids)
+    return options
+
+
 class BriefBot(commands.Bot):
     """briefbot on Discord; cogs reach the corpus through ``bot.library``."""
 
@@ -58,6 +69,7 @@ class BriefBot(commands.Bot):
             intents=intents(),
             allowed_mentions=discord.AllowedMentions.none(),
             guild_ready_timeout=settings.guild_ready_timeout,
+            **(shard_options(settings) if settings.sharded else {}),
         )
         self.settings = settings
         self._library = library
@@ -85,8 +97,9 @@ class BriefBot(commands.Bot):
 
     async def setup_hook(self) -> None:
         if self._library is None:
-            log.info("opening the index at %s", self.settings.briefbot_db)
-            self._library = await asyncio.to_thread(Library.open, self.settings.briefbot_db)
+            log.info("opening the index at %s", self.settings.database_label())
+            location = self.settings.index_location()
+            self._library = await asyncio.to_thread(Library.open, location)
         # Load the model before going online so the first /brief does not wait for it.
         await asyncio.to_thread(self._library.embedder.encode_queries, ["warm up"])
         errors.install(self.tree)
@@ -115,9 +128,15 @@ class BriefBot(commands.Bot):
                  len(self.guilds))  # fmt: skip
 
 
+class ShardedBriefBot(BriefBot, commands.AutoShardedBot):
+    """briefbot running some or all of the bot's shards (SHARD_COUNT / SHARD_IDS): each shard is
+    one gateway connection, and Discord sends each guild's events to one shard only."""
+
+
 def create_bot(settings: Settings, library: Library | None = None) -> BriefBot:
-    """The bot, configured; pass ``library`` to skip opening the index (tests)."""
-    return BriefBot(settings, library)
+    """The bot, configured (sharded when SHARD_COUNT is set); pass ``library`` to skip opening
+    the index (tests)."""
+    return (ShardedBriefBot if settings.sharded else BriefBot)(settings, library)
 
 
 def point_at_discord(settings: Settings) -> None:
@@ -150,14 +169,19 @@ def run_bot(
             "DISCORD_TOKEN is not set: put the bot's token in the environment or in .env "
             "(see .env.example), or try `briefbot console`"
         )
-    updates: dict[str, str] = {}
-    if db_path:
+    updates: dict[str, object] = {}
+    if db_path and is_postgres_url(db_path):
+        updates["briefbot_database_url"] = SecretStr(db_path)
+    elif db_path:
+        if settings.database_url() is not None:
+            return _fail(f"--db names the file {db_path}, but BRIEFBOT_DATABASE_URL is set")
         updates["briefbot_db"] = db_path
     if corpus:
         updates["briefbot_corpus"] = corpus
     settings = settings.model_copy(update=updates)
-    if not Path(settings.briefbot_db).exists():
-        return _fail(f"no index at {settings.briefbot_db}: run `briefbot index PATH...` first")
+    location = settings.index_location()
+    if not is_postgres_url(location) and not Path(location).exists():
+        return _fail(f"no index at {location}: run `briefbot index PATH...` first")
     for name in ("bot", "discord"):
         if logging.getLogger(name).getEffectiveLevel() > logging.INFO:
             logging.getLogger(name).setLevel(logging.INFO)

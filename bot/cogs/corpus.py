@@ -33,7 +33,7 @@ from index.collections import (
 from index.errors import BriefbotError, InputError
 from index.fetching import FetchedPage, FetchLimits, fetch_url
 from index.models import guild_collection
-from index.store import Store
+from index.store import open_store
 
 if TYPE_CHECKING:
     from bot.client import BriefBot
@@ -327,7 +327,7 @@ class Corpus(commands.Cog):
         library = self.bot.library
 
         def work() -> Added:
-            store = Store(library.store.path)  # its own connection: readers are never held up
+            store = open_store(library.store.path)  # its own connection: readers are never held up
             try:
                 return add_reading(
                     store,

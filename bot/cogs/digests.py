@@ -23,13 +23,15 @@ from bot.digest_embeds import (
     has_marker,
     mentions_for,
 )
-from bot.digest_store import DigestStore, QuietWeeks, Subscription
+from bot.digest_store import QuietWeeks, Subscription, open_digest_store
 from bot.embeds import echo
+from bot.leader import Leadership, leader_lock
 from bot.scheduling import (
     DAYS,
     DeliveryBlocked,
     DigestRunner,
     DigestScheduler,
+    next_fire_time,
     parse_time,
 )
 from bot.views import NO_MENTIONS
@@ -148,30 +150,62 @@ class DiscordPoster:
 
 
 class Digests(commands.Cog):
-    """Scheduled theme digests, one subscription per channel."""
+    """Scheduled theme digests, one subscription per channel.
+
+    Every process answers the commands; only the leader among the processes sharing the digest
+    store runs the scheduler (``bot/leader.py``), and it picks up the others' changes.
+    """
 
     def __init__(self, bot: BriefBot) -> None:
         self.bot = bot
-        self.store = DigestStore(bot.settings.scheduler_db)
+        self.location = bot.settings.digest_location()
+        self.store = open_digest_store(self.location)
         self.poster = DiscordPoster(bot)
         self.runner = DigestRunner(self.store, self.build, self.poster, on_paused=self._paused)
-        self.scheduler = DigestScheduler(
-            self.runner,
-            bot.settings.scheduler_db,
-            rescan=self.rescan,
-            rescan_minutes=bot.settings.rescan_minutes,
+        self.scheduler = self._new_scheduler()
+        self.leadership = Leadership(
+            leader_lock(self.location),
+            on_elected=self._lead,
+            on_deposed=self._follow,
+            on_tick=self._resync,
         )
         self._startup: asyncio.Task[None] | None = None
 
+    def _new_scheduler(self) -> DigestScheduler:
+        return DigestScheduler(
+            self.runner,
+            self.location,
+            rescan=self.rescan,
+            rescan_minutes=self.bot.settings.rescan_minutes,
+        )
+
     async def cog_load(self) -> None:
+        await self.leadership.start()  # a lone process leads at once
+
+    async def cog_unload(self) -> None:
+        await self.leadership.stop()
+        self.store.close()
+
+    async def _lead(self) -> None:
+        if self.scheduler.running:
+            return
+        self.scheduler = self._new_scheduler()  # an APScheduler is not started twice
         self.scheduler.start()  # inside the bot's event loop
         self._startup = asyncio.create_task(self._reconcile_when_ready())
 
-    async def cog_unload(self) -> None:
+    async def _follow(self) -> None:
         if self._startup is not None:
             self._startup.cancel()
+            self._startup = None
         self.scheduler.shutdown()
-        self.store.close()
+
+    async def _resync(self) -> None:
+        await asyncio.to_thread(self.scheduler.resync)
+
+    def _next_run(self, subscription: Subscription) -> datetime | None:
+        if self.scheduler.running:
+            return self.scheduler.next_run(subscription.id)
+        return None if subscription.paused else next_fire_time(subscription)
 
     async def _reconcile_when_ready(self) -> None:
         await self.bot.wait_until_ready()
@@ -180,7 +214,8 @@ class Digests(commands.Cog):
                      outcome)  # fmt: skip
 
     def _paused(self, subscription: Subscription) -> None:
-        self.scheduler.remove(subscription.id)
+        if self.scheduler.running:
+            self.scheduler.remove(subscription.id)
 
     # -- work (in threads) -----------------------------------------------------------------
 
@@ -220,13 +255,13 @@ class Digests(commands.Cog):
         server's folder (its own collection), then reload the library."""
         from index.collections import collection_folders
         from index.pipeline import Indexer
-        from index.store import Store
+        from index.store import open_store
 
         library = self.bot.library
         folders = [f for f in self.bot.settings.briefbot_corpus.split(",") if f.strip()]
 
         def scan() -> str:
-            store = Store(library.store.path)
+            store = open_store(library.store.path)
             try:
                 indexer = Indexer(store, library.embedder, limits=self.bot.settings.ingest_limits())
                 summaries = [indexer.run(folders).summary()]
@@ -241,7 +276,8 @@ class Digests(commands.Cog):
         log.info("corpus re-scan: %s", await asyncio.to_thread(scan))
 
     # -- commands --------------------------------------------------------------------------
-    # The digest store is SQLite with fsync'd commits: every call goes through a thread.
+    # The digest store is SQLite with fsync'd commits, or a database server: every call goes
+    # through a thread.
     # Refusals (no Manage Channels, a channel the bot cannot post in, a DM) are raised as
     # discord.py's check errors and answered by the one tree.on_error (bot/errors.py).
 
@@ -296,10 +332,11 @@ class Digests(commands.Cog):
             mention_role_id=mention_role.id if mention_role else None,
             quiet=QuietWeeks(quiet_weeks),
         )
-        self.scheduler.sync(subscription)
+        if self.scheduler.running:
+            self.scheduler.sync(subscription)  # elsewhere the leader picks it up in seconds
         verb = "Subscribed" if created else "Updated the subscription"
         await interaction.response.send_message(
-            f"{verb}: {describe(subscription, self.scheduler.next_run(subscription.id))}",
+            f"{verb}: {describe(subscription, self._next_run(subscription))}",
             ephemeral=True,
             allowed_mentions=NO_MENTIONS,
         )
@@ -320,7 +357,7 @@ class Digests(commands.Cog):
     @app_commands.checks.has_permissions(manage_channels=True)
     async def unsubscribe(self, interaction: discord.Interaction[BriefBot]) -> None:
         removed = await asyncio.to_thread(self.store.unsubscribe, interaction.channel_id or 0)
-        if removed is not None:
+        if removed is not None and self.scheduler.running:
             self.scheduler.remove(removed.id)
         message = (
             "Unsubscribed: no more digests here." if removed else "This channel has no digest."
@@ -337,7 +374,7 @@ class Digests(commands.Cog):
         if not subs:
             text = "No channel here gets digests yet: `/subscribe` in one."
         else:
-            text = "\n".join(describe(s, self.scheduler.next_run(s.id)) for s in subs)
+            text = "\n".join(describe(s, self._next_run(s)) for s in subs)
         embed = discord.Embed(title="Digest subscriptions", description=text[:4000])
         await interaction.response.send_message(
             embed=embed, ephemeral=True, allowed_mentions=NO_MENTIONS
