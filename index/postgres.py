@@ -6,8 +6,8 @@ Most of the store's SQL is plain SQL both engines run: it is written once, in ``
 
 - the schema (identity columns, ``COLLATE "C"`` so ids sort as in SQLite, BIGINT Discord ids);
 - full-text search: a weighted ``tsvector`` (title A, text B) on passages and on documents with
-  GIN indexes, ranked by ``ts_rank_cd`` (the store's FTS5-style ``"a" OR "b"`` expressions are
-  read as the same terms);
+  GIN indexes, ranked by bm25 computed from the tsvectors (the store's FTS5-style
+  ``"a" OR "b"`` expressions are read as the same terms);
 - vectors: a pgvector column; an HNSW index over their float16 copy is built once the
   model's dimension is known (``index.pg_vectors`` searches it);
 - transactions: every write takes one advisory lock, so writers queue as SQLite's
@@ -158,6 +158,12 @@ def _migration_1(db: PgConnection) -> None:
 MIGRATIONS = (_migration_1,)
 
 _TERMS = re.compile(r'"((?:[^"]|"")*)"')
+_K1, _B = 1.2, 0.75  # bm25's usual constants (FTS5 and tantivy use the same)
+
+
+def _quoted_lexeme(lexeme: str) -> str:
+    """A lexeme as a tsquery operand, taken as it is (no stemming, no operators)."""
+    return "'" + lexeme.replace("\\", "\\\\").replace("'", "''") + "'"
 
 
 def tsquery_text(match: str) -> str:
@@ -166,13 +172,6 @@ def tsquery_text(match: str) -> str:
     terms = [t.replace('""', '"') for t in _TERMS.findall(match)] or match.split()
     cleaned = [re.sub(r"[^\w]+", " ", t).strip() for t in terms]
     return " or ".join(f'"{t}"' for t in cleaned if t)
-
-
-def _ts_weights(weights: tuple[float, float]) -> list[float]:
-    """(title, text) weights as ts_rank's {D, C, B, A} array, scaled into (0, 1]."""
-    title, text = weights
-    top = max(title, text, 1e-9)
-    return [0.0, 0.0, text / top, title / top]
 
 
 def _array(value: Any) -> np.ndarray:
@@ -338,57 +337,184 @@ class PgStore(Store):
                 for pid, vector in rows:
                     yield int(pid), _array(vector).tobytes()
 
+    def vectors_matrix(self, passage_ids: np.ndarray) -> dict[int, np.ndarray]:
+        """Vectors of ``passage_ids`` by id: a range read when they are most of a range (a
+        block of a snapshot), else by id lists."""
+        found: dict[int, np.ndarray] = {}
+        if len(passage_ids) == 0:
+            return found
+        ids = np.asarray(passage_ids, dtype=np.int64)
+        lo, hi = int(ids.min()), int(ids.max())
+        with self._lock:
+            if hi - lo + 1 <= 2 * len(ids):
+                wanted = set(ids.tolist())
+                rows = self.db.execute(
+                    "SELECT passage_id, embedding FROM vectors WHERE passage_id BETWEEN ? AND ?",
+                    [lo, hi],
+                )
+                for pid, vector in rows:
+                    if pid in wanted:
+                        found[int(pid)] = _array(vector)
+                return found
+            for start in range(0, len(ids), 10_000):
+                rows = self.db.execute(
+                    "SELECT passage_id, embedding FROM vectors WHERE passage_id = ANY(?)",
+                    [ids[start : start + 10_000].tolist()],
+                )
+                for pid, vector in rows:
+                    found[int(pid)] = _array(vector)
+        return found
+
+    def nearest(
+        self,
+        query: np.ndarray,
+        limit: int,
+        *,
+        ef_search: int = 100,
+        among: np.ndarray | None = None,
+    ) -> list[tuple[int, float]]:
+        """(passage_id, inner product) of the ``limit`` passages nearest ``query``, best first.
+
+        Without ``among``: an HNSW walk (``ef_search`` candidates) over the float16 copies,
+        re-scored exactly. With ``among``: an exact scan of those passages only.
+        """
+        vector = np.ascontiguousarray(query, dtype=np.float32)
+        dim = len(vector)
+        with self._lock, self._pg.conn.transaction():
+            if among is not None:
+                rows = self.db.execute(
+                    "SELECT passage_id, -(embedding <#> ?) AS s FROM vectors "
+                    "WHERE passage_id = ANY(?) ORDER BY s DESC, passage_id LIMIT ?",
+                    [vector, np.asarray(among, dtype=np.int64).tolist(), limit],
+                ).fetchall()
+            else:
+                self.db.execute(f"SET LOCAL hnsw.ef_search = {max(1, min(int(ef_search), 1000))}")
+                rows = self.db.execute(
+                    f"SELECT passage_id, -(embedding <#> ?) FROM vectors "
+                    f"ORDER BY embedding::halfvec({dim}) <#> ?::vector::halfvec({dim}) LIMIT ?",
+                    [vector, vector, limit],
+                ).fetchall()
+        found = [(int(pid), float(score)) for pid, score in rows]
+        found.sort(key=lambda item: (-item[1], item[0]))
+        return found
+
     # -- full-text search ------------------------------------------------------------------
 
     def lexical(
         self, match: str, limit: int, weights: tuple[float, float] = (1.0, 1.0)
     ) -> list[tuple[int, float]]:
-        """Weighted tsvector search over passages: (passage_id, ts_rank_cd) best first."""
-        rows = self._rank(
-            "SELECT passage_id, ts_rank_cd(?::float4[], search, q, 1) AS score "
-            f"FROM passages, websearch_to_tsquery('{_TSCONFIG}', ?) q "
-            "WHERE search @@ q ORDER BY score DESC, passage_id LIMIT ?",
-            match,
-            limit,
-            weights,
-        )
-        return [(int(r[0]), float(r[1])) for r in rows]
+        """bm25 over passages (title and text, weighted): (passage_id, score) best first."""
+        return [
+            (int(k), s)
+            for k, s in self._tsvector_bm25("passages", "passage_id", match, limit, weights)
+        ]
 
     def document_lexical(
         self, match: str, limit: int, weights: tuple[float, float] = (3.0, 1.0)
     ) -> list[tuple[str, float]]:
-        """Weighted tsvector search over whole documents: (doc_id, score) best first."""
-        rows = self._rank(
-            "SELECT doc_id, ts_rank_cd(?::float4[], search, q, 1) AS score "
-            f"FROM documents, websearch_to_tsquery('{_TSCONFIG}', ?) q "
-            "WHERE search @@ q ORDER BY score DESC, doc_id LIMIT ?",
-            match,
-            limit,
-            weights,
-        )
-        return [(str(r[0]), float(r[1])) for r in rows]
+        """bm25 over whole documents: (doc_id, score) best first."""
+        return [
+            (str(k), s)
+            for k, s in self._tsvector_bm25("documents", "doc_id", match, limit, weights)
+        ]
 
-    def _rank(self, sql: str, match: str, limit: int, weights: tuple[float, float]) -> list[Any]:
+    def _tsvector_bm25(
+        self, table: str, key: str, match: str, limit: int, weights: tuple[float, float]
+    ) -> list[tuple[Any, float]]:
+        """bm25 (k1 1.2, b 0.75) computed from the rows' tsvectors.
+
+        PostgreSQL ranks text with ts_rank / ts_rank_cd, which know nothing of how rare a term
+        is in the corpus and favour long texts; FTS5 and tantivy rank by bm25, and so does this:
+        a row's term frequency is its positions of the term (a title position counts
+        ``weights[0]``, a text one ``weights[1]``), its length the tsvector's number of
+        lexemes, and each lexeme's document frequency a GIN count (cached per generation).
+        """
         text = tsquery_text(match)
         if not text:
             return []
         with self._lock:
-            return list(self.db.execute(sql, [_ts_weights(weights), text, limit]))
+            lexemes = self._lexemes(text)
+            if not lexemes:
+                return []
+            rows_total, mean_length = self._length_stats(table)
+            frequencies = self._lexeme_frequencies(table, lexemes)
+            idf = [
+                float(np.log(1.0 + (rows_total - df + 0.5) / (df + 0.5)))
+                for df in (frequencies[lexeme] for lexeme in lexemes)
+            ]
+            query = " | ".join(_quoted_lexeme(lexeme) for lexeme in lexemes)
+            rows = self.db.execute(
+                f"SELECT t.{key}, sum(w.idf * u.tf * {_K1 + 1} / (u.tf + {_K1} * "
+                f"({1 - _B} + {_B} * length(t.search) / ?::float8))) AS score "
+                f"FROM {table} t CROSS JOIN LATERAL ("
+                "  SELECT v.lexeme, (SELECT sum(CASE x WHEN 'A' THEN ?::float8 ELSE ?::float8 END) "
+                "  FROM unnest(v.weights) x) AS tf FROM unnest(t.search) v "
+                "  WHERE v.lexeme = ANY(?::text[])) u "
+                "JOIN unnest(?::text[], ?::float8[]) AS w(lexeme, idf) ON w.lexeme = u.lexeme "
+                "WHERE t.search @@ ?::tsquery "
+                f"GROUP BY t.{key} ORDER BY score DESC, t.{key} LIMIT ?",
+                [
+                    max(mean_length, 1.0),
+                    *weights,
+                    lexemes,
+                    lexemes,
+                    idf,
+                    query,
+                    limit,
+                ],
+            ).fetchall()
+        return [(r[0], float(r[1])) for r in rows]
+
+    def _lexemes(self, text: str) -> list[str]:
+        """The distinct lexemes of a query, as the text-search configuration stems them."""
+        row = self.db.execute(
+            f"SELECT ARRAY(SELECT DISTINCT unnest(tsvector_to_array(to_tsvector('{_TSCONFIG}', ?)))"
+            " ORDER BY 1)",
+            [text.replace('"', " ").replace(" or ", " ")],
+        ).fetchone()
+        return list(row[0]) if row else []
+
+    def _cached(self, key: tuple[Any, ...], compute: Any) -> Any:
+        generation = self.generation()
+        if getattr(self, "_stats_generation", None) != generation:
+            self._stats: dict[tuple[Any, ...], Any] = {}
+            self._stats_generation = generation
+        if key not in self._stats:
+            self._stats[key] = compute()
+        return self._stats[key]
+
+    def _length_stats(self, table: str) -> tuple[int, float]:
+        """(rows, mean tsvector length) of ``table``, cached per generation."""
+
+        def compute() -> tuple[int, float]:
+            row = self.db.execute(f"SELECT count(*), avg(length(search)) FROM {table}").fetchone()
+            return int(row[0]), float(row[1] or 0.0)
+
+        return self._cached(("lengths", table), compute)  # type: ignore[no-any-return]
+
+    def _lexeme_frequencies(self, table: str, lexemes: list[str]) -> dict[str, int]:
+        """How many rows of ``table`` hold each lexeme (GIN counts, cached per generation)."""
+        found: dict[str, int] = {}
+        for lexeme in lexemes:
+
+            def compute(lexeme: str = lexeme) -> int:
+                row = self.db.execute(
+                    f"SELECT count(*) FROM {table} WHERE search @@ ?::tsquery",
+                    [_quoted_lexeme(lexeme)],
+                ).fetchone()
+                return int(row[0])
+
+            found[lexeme] = self._cached(("df", table, lexeme), compute)
+        return found
 
     def document_frequencies(self, terms: Sequence[str]) -> dict[str, int]:
-        """How many documents hold each term (as the text-search configuration reads it)."""
+        """How many documents hold each term (as the text-search configuration stems it)."""
         found: dict[str, int] = {}
         with self._lock:
             for term in terms:
-                text = tsquery_text(f'"{term}"')
-                if not text:
-                    continue
-                row = self.db.execute(
-                    "SELECT count(*) FROM documents "
-                    f"WHERE search @@ websearch_to_tsquery('{_TSCONFIG}', ?)",
-                    [text],
-                ).fetchone()
-                found[term] = int(row[0])
+                lexemes = self._lexemes(term)
+                if lexemes:
+                    found[term] = min(self._lexeme_frequencies("documents", lexemes).values())
         return found
 
     # The tsvectors are written with their rows: there is nothing to defer or fill.

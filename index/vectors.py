@@ -23,13 +23,14 @@ import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
 from index.tempfiles import generation_folders, remove_abandoned, sidecar_path, temp_path
 
 if TYPE_CHECKING:
+    from index.postgres import PgStore
     from index.store import Store
 
 log = logging.getLogger(__name__)
@@ -283,6 +284,112 @@ def _cached_half(matrix: np.ndarray) -> HalfVectorIndex:
     return HalfVectorIndex(matrix, None if codes is None else codes[0])
 
 
+class StoredMatrix:
+    """A snapshot's vectors left in the database (PostgreSQL), read a block at a time.
+
+    It answers what the rest of briefbot asks of a matrix (``shape``, ``len``, rows by slice
+    or index array, ``@``), so a bot process holds no copy of a million vectors: search goes
+    to pgvector (:class:`PgVectorIndex`), and a digest reads the rows it needs.
+    """
+
+    dtype = np.dtype(np.float32)
+
+    def __init__(self, store: PgStore, ids: np.ndarray, dim: int) -> None:
+        self.store, self.ids, self.dim = store, ids, dim
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return (len(self.ids), self.dim)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def __getitem__(self, key: int | slice | np.ndarray) -> np.ndarray:
+        if isinstance(key, (int, np.integer)):
+            return self.rows(np.array([int(key)]))[0]
+        if isinstance(key, slice):
+            return self.rows(np.arange(len(self.ids))[key])
+        return self.rows(np.asarray(key, dtype=np.int64))
+
+    def __array__(self, dtype: object = None, copy: object = None) -> np.ndarray:
+        return self.rows(np.arange(len(self.ids)))
+
+    def rows(self, rows: np.ndarray) -> np.ndarray:
+        """The vectors of snapshot rows, in the order asked."""
+        out = np.zeros((len(rows), self.dim), np.float32)
+        if len(rows) == 0:
+            return out
+        wanted = self.ids[rows]
+        found = self.store.vectors_matrix(wanted)
+        missing = [int(p) for p in wanted if int(p) not in found]
+        if missing:
+            raise LookupError(f"passages without a vector: {missing[:5]}")
+        for i, pid in enumerate(wanted):
+            out[i] = found[int(pid)]
+        return out
+
+
+class PgVectorIndex:
+    """Dense search in pgvector: an HNSW walk over float16 copies, re-scored exactly.
+
+    A filtered search over-fetches from the walk and keeps allowed rows; when few rows are
+    allowed (or the walk comes back short) it scores the allowed rows exactly instead.
+    """
+
+    EXACT_ROWS = 20_000  # allowed rows up to which an exact scan beats filtering a walk
+    MAX_FETCH = 4_000  # candidates one walk may return
+
+    def __init__(self, snapshot: VectorSnapshot, store: PgStore, ef_search: int = 100) -> None:
+        self._snapshot, self._store, self.ef_search = snapshot, store, ef_search
+        self.matrix = snapshot.matrix
+
+    def __len__(self) -> int:
+        return len(self._snapshot.ids)
+
+    def row(self, i: int) -> np.ndarray:
+        return self.exact_rows(np.array([i]))[0]
+
+    def exact_rows(self, rows: np.ndarray) -> np.ndarray:
+        return StoredMatrix(self._store, self._snapshot.ids, self._snapshot.matrix.shape[1]).rows(
+            np.asarray(rows, dtype=np.int64)
+        )
+
+    def _rows_of(self, found: list[tuple[int, float]]) -> tuple[np.ndarray, np.ndarray]:
+        """Snapshot rows and scores of passages found (those newer than the snapshot left out)."""
+        ids = self._snapshot.ids
+        if not found or len(ids) == 0:
+            return np.zeros(0, np.int64), np.zeros(0, np.float32)
+        pids = np.array([p for p, _ in found], dtype=np.int64)
+        scores = np.array([s for _, s in found], dtype=np.float32)
+        rows = np.minimum(np.searchsorted(ids, pids), len(ids) - 1)
+        keep = ids[rows] == pids
+        return rows[keep], scores[keep]
+
+    def search(
+        self, query: np.ndarray, k: int, mask: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        ids = self._snapshot.ids
+        k = min(k, len(ids))
+        if k <= 0:
+            return np.zeros(0, np.int64), np.zeros(0, np.float32)
+        if mask is None or bool(mask.all()):
+            found = self._store.nearest(query, k, ef_search=max(self.ef_search, k))
+            return self._rows_of(found)
+        allowed = int(np.count_nonzero(mask))
+        if allowed == 0:
+            return np.zeros(0, np.int64), np.zeros(0, np.float32)
+        if allowed > self.EXACT_ROWS:
+            fetch = min(self.MAX_FETCH, int(np.ceil(2 * k * len(mask) / allowed)))
+            rows, scores = self._rows_of(
+                self._store.nearest(query, fetch, ef_search=max(self.ef_search, fetch))
+            )
+            keep = mask[rows]
+            if int(keep.sum()) >= k:
+                return rows[keep][:k], scores[keep][:k]
+        exact = self._store.nearest(query, k, among=ids[mask])
+        return self._rows_of(exact)
+
+
 def make_vector_index(source: np.ndarray | VectorSnapshot, backend: str = "auto") -> VectorIndex:
     """The vector backend ``backend`` over a snapshot (or a bare matrix).
 
@@ -294,6 +401,10 @@ def make_vector_index(source: np.ndarray | VectorSnapshot, backend: str = "auto"
     """
     snapshot = source if isinstance(source, VectorSnapshot) else None
     matrix = source.matrix if isinstance(source, VectorSnapshot) else source
+    if isinstance(matrix, StoredMatrix):  # PostgreSQL: the vectors stay in the database
+        if snapshot is None or backend not in ("auto", "pgvector"):
+            raise ValueError("vectors kept in PostgreSQL are searched by pgvector only")
+        return PgVectorIndex(snapshot, matrix.store)
     mapped = isinstance(matrix, np.memmap)
     if backend == "auto":
         from index.ann import ANN_MIN
@@ -370,7 +481,15 @@ def load_vectors(
     is written once the index has ``sidecar_min`` passages: a cold start then maps it
     instead of decoding every BLOB, and a change reads only the BLOBs of new passages.
     SQLite stays the truth: a sidecar is trusted only for the generation it is named after.
+    PostgreSQL keeps its vectors: the snapshot's matrix reads them from there (StoredMatrix).
     """
+    if store.backend == "postgres":
+        with store.read_snapshot():
+            generation = store.generation()
+            ids, doc_index, doc_ids = _document_positions(store.passage_documents())
+        # Duck-typed as a matrix (shape, rows by index, @): what the snapshot's users ask of it.
+        stored: Any = StoredMatrix(store, ids, dim)  # type: ignore[arg-type]
+        return VectorSnapshot(generation, ids, doc_index, tuple(doc_ids), stored)
     root = sidecar_path(store.path, ".vectors")
     generation = store.generation()
     if root is not None:

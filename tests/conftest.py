@@ -42,6 +42,18 @@ def index_location(request, tmp_path: Path) -> str:
     return request.getfixturevalue("pg_url")
 
 
+@pytest.fixture(
+    scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def module_location(request, tmp_path_factory) -> Iterator[str]:
+    """Like ``index_location``, shared by one module's tests (an index built once per backend)."""
+    if request.param == "sqlite":
+        yield str(tmp_path_factory.mktemp("index") / "index.db")
+        return
+    with request.getfixturevalue("pg_server").database() as url:
+        yield url
+
+
 @pytest.fixture
 def fake_embedder():
     from index.embedding import FakeEmbedder

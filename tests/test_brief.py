@@ -18,15 +18,14 @@ from briefings.sources import (
 from index.embedding import FakeEmbedder
 from index.errors import InputError, NothingRelevant
 from index.library import Library
-from index.store import Store
+from index.store import Store, open_store
 from tests.conftest import SEEDS, build_index
 
 
 @pytest.fixture(scope="module")
-def fake_library(tmp_path_factory) -> Library:
-    db = tmp_path_factory.mktemp("brief") / "seeds.db"
-    build_index(db, [SEEDS], FakeEmbedder())
-    return Library(Store(db), FakeEmbedder())
+def fake_library(module_location: str) -> Library:
+    build_index(module_location, [SEEDS], FakeEmbedder())
+    return Library(open_store(module_location), FakeEmbedder())
 
 
 @pytest.fixture(scope="module")

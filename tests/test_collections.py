@@ -21,7 +21,7 @@ from index.errors import InputError, NotFound, NothingRelevant
 from index.library import Library
 from index.models import SHARED, SearchFilters, guild_collection
 from index.pipeline import Indexer
-from index.store import Store
+from index.store import Store, open_store
 from tests.conftest import ROOT
 from tests.test_store_migrations import _old_index
 
@@ -35,8 +35,9 @@ TIDES = (
 
 
 @pytest.fixture
-def corpus(tmp_path: Path, fake_embedder):
-    """A shared collection of one file and an empty data folder for server collections."""
+def corpus(tmp_path: Path, fake_embedder, index_location: str):
+    """A shared collection of one file and an empty data folder for server collections (in
+    each backend's index)."""
     shared = tmp_path / "shared"
     shared.mkdir()
     (shared / "rates.txt").write_text(
@@ -44,7 +45,7 @@ def corpus(tmp_path: Path, fake_embedder):
         "to slow inflation.\n",
         encoding="utf-8",
     )
-    store = Store(tmp_path / "index.db")
+    store = open_store(index_location)
     Indexer(store, fake_embedder).run([shared])
     return store, tmp_path / "data"
 
@@ -166,7 +167,7 @@ def test_an_old_index_migrates_into_the_shared_collection_without_reencoding(tmp
 
 def test_the_add_worker_killed_mid_write_leaves_the_collection_as_before(corpus, fake_embedder):
     store, data = corpus
-    reading = store.path + ".severn.txt"
+    reading = str(data.parent / "severn-upload.txt")
     Path(reading).write_text(TIDES * 30, encoding="utf-8")  # enough passages to die among
     before = (store.documents(), store.file_paths())
     env = {**os.environ, "PYTHONPATH": str(ROOT), "BRIEFBOT_TEST_KILL_AT_INSERT": "3"}
@@ -177,7 +178,7 @@ def test_the_add_worker_killed_mid_write_leaves_the_collection_as_before(corpus,
         timeout=120,
     )
     assert proc.returncode == -signal.SIGKILL, proc.stderr.decode()
-    store = Store(store.path)
+    store = open_store(store.path)
     assert (store.documents(), store.file_paths()) == before
     assert store.events(A) == []
     assert recover(store, data) == 1  # the staged copy of the interrupted add is dropped

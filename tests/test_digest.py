@@ -7,7 +7,6 @@ import json
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
@@ -18,26 +17,25 @@ from briefings.quotes import excerpt, standalone_excerpt, stands_alone
 from briefings.render import digest_text
 from index.library import Library
 from index.models import Passage
-from index.store import Store
+from index.store import Store, open_store
 from tests.conftest import ROOT, SEEDS, build_index, run_cli
 
 NOW = datetime(2024, 3, 25, 8, 0, tzinfo=UTC)
 
 
 @pytest.fixture(scope="module")
-def seeds_db(tmp_path_factory) -> Path:
+def seeds_db(module_location: str) -> str:
     from index.embedding import FakeEmbedder
 
-    db = tmp_path_factory.mktemp("digest") / "seeds.db"
-    build_index(db, [SEEDS], FakeEmbedder())
-    return db
+    build_index(module_location, [SEEDS], FakeEmbedder())
+    return module_location
 
 
 @pytest.fixture(scope="module")
 def library(seeds_db):
     from index.embedding import FakeEmbedder
 
-    lib = Library(Store(seeds_db), FakeEmbedder())
+    lib = Library(open_store(seeds_db), FakeEmbedder())
     yield lib
     lib.store.close()
 

@@ -12,7 +12,7 @@ from briefings.digest_build import build_digest
 from briefings.render import digest_text
 from index.embedding import FakeEmbedder
 from index.library import Library
-from index.store import Store
+from index.store import open_store
 from tests.conftest import build_index, run_cli
 from tests.weekly_corpus import write_week
 
@@ -26,10 +26,10 @@ WEEKS = [  # (articles, topics) added before each week's digest; week 5 adds not
 
 
 @pytest.fixture(scope="module")
-def five_weeks(tmp_path_factory) -> list[tuple[list[str], Digest]]:
+def five_weeks(tmp_path_factory, module_location: str) -> list[tuple[list[str], Digest]]:
     """(the week's new document ids, the week's digest) for each of five weeks."""
     root = tmp_path_factory.mktemp("weeks")
-    corpus, db = root / "corpus", root / "index.db"
+    corpus, db = root / "corpus", module_location
     start = datetime.now(UTC)
     library = None
     previous = None
@@ -39,7 +39,7 @@ def five_weeks(tmp_path_factory) -> list[tuple[list[str], Digest]]:
             added = write_week(corpus, week, count, topics) if count else []
             build_index(db, [corpus], FakeEmbedder())
             if library is None:
-                library = Library(Store(db), FakeEmbedder())
+                library = Library(open_store(db), FakeEmbedder())
             library.refresh()
             digest = build_digest(library, previous, now=start + timedelta(weeks=week - 1))
             previous = digest.snapshot

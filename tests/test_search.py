@@ -14,7 +14,7 @@ from index.errors import InputError
 from index.library import Library
 from index.query import distinctive_terms, expansion_terms, fts_query, query_terms, term_counts
 from index.ranking import DEFAULT_CONFIG, convex_fuse, rocchio, wants_feedback
-from index.store import Store
+from index.store import Store, open_store
 from tests.conftest import SEEDS, build_index
 
 LABELLED = Path(__file__).parent / "data" / "seed_queries.jsonl"
@@ -63,10 +63,9 @@ def test_queries_with_fts_syntax_are_searched_as_plain_words() -> None:
 
 
 @pytest.fixture(scope="module")
-def library(tmp_path_factory) -> Library:
-    db = tmp_path_factory.mktemp("search") / "seeds.db"
-    build_index(db, [SEEDS], FakeEmbedder())
-    return Library(Store(db), FakeEmbedder())
+def library(module_location: str) -> Library:
+    build_index(module_location, [SEEDS], FakeEmbedder())
+    return Library(open_store(module_location), FakeEmbedder())
 
 
 @pytest.mark.parametrize("query", ['"unbalanced', "AND OR NOT", "col:umn ^ * ( )", "日本 ロシア"])
