@@ -1,7 +1,8 @@
 """Test entry point: the digest scheduler in its own process, with an injected clock.
 
 ``python -m tests.digest_worker STATE_DIR`` runs the real DigestRunner and DigestScheduler (real
-AsyncIOScheduler, real SQLite job store and ledger in STATE_DIR/bot.db) and posts to a file
+AsyncIOScheduler, real job store and ledger: SQLite in STATE_DIR/bot.db, or the PostgreSQL of
+``BRIEFBOT_TEST_DATABASE``) under the real leader election (bot/leader.py), and posts to a file
 "channel" (STATE_DIR/channel.jsonl): Discord is the one thing faked, at the process boundary.
 
 - ``BRIEFBOT_TEST_NOW``: the ISO time the process starts at (its clock runs on from there);
@@ -9,7 +10,8 @@ AsyncIOScheduler, real SQLite job store and ledger in STATE_DIR/bot.db) and post
 - ``BRIEFBOT_TEST_CRASH``: ``sending`` (after the ledger says "sending", before the post) or
   ``posted`` (after the post, before "sent"): the process SIGKILLs itself there.
 
-It prints one JSON line when start-up reconciliation is done, then runs until stdin closes.
+It prints one JSON line once it knows whether it leads (a leader after its start-up
+reconciliation), another when it is elected later, and runs until stdin closes.
 """
 
 from __future__ import annotations
@@ -26,7 +28,8 @@ from typing import Any
 import apscheduler.executors.base
 import apscheduler.schedulers.base
 
-from bot.digest_store import DigestStore, Subscription
+from bot.digest_store import Subscription, open_digest_store
+from bot.leader import Leadership, leader_lock
 from bot.scheduling import DigestRunner, DigestScheduler
 
 _OFFSET = datetime.fromisoformat(os.environ["BRIEFBOT_TEST_NOW"]) - datetime.now(UTC)
@@ -83,25 +86,43 @@ def crash_at(stage: str) -> None:
         os.kill(os.getpid(), signal.SIGKILL)
 
 
+def report(**fields: Any) -> None:
+    sys.stdout.write(json.dumps({"pid": os.getpid(), **fields}) + "\n")
+    sys.stdout.flush()
+
+
 async def main(state: Path) -> None:
-    store = DigestStore(state / "bot.db")
+    location = os.environ.get("BRIEFBOT_TEST_DATABASE") or str(state / "bot.db")
+    store = open_digest_store(location)
     runner = DigestRunner(
         store, build, FileChannel(state / "channel.jsonl"),
         clock=lambda: ShiftedDatetime.now(UTC), on_stage=crash_at,
     )  # fmt: skip
-    scheduler = DigestScheduler(runner, state / "bot.db")
-    scheduler.start()
-    outcomes = await runner.reconcile()
-    next_runs = {
-        str(s.id): (run.isoformat() if (run := scheduler.next_run(s.id)) else None)
-        for s in store.subscriptions()
-    }
-    sys.stdout.write(json.dumps({"reconciled": outcomes, "next_runs": next_runs}) + "\n")
-    sys.stdout.flush()
+    scheduler = DigestScheduler(runner, location)
+
+    async def lead() -> None:
+        scheduler.start()
+        outcomes = await runner.reconcile()
+        next_runs = {
+            str(s.id): (run.isoformat() if (run := scheduler.next_run(s.id)) else None)
+            for s in store.subscriptions()
+        }
+        report(leader=True, reconciled=outcomes, next_runs=next_runs)
+
+    async def follow() -> None:
+        scheduler.shutdown()
+
+    poll = float(os.environ.get("BRIEFBOT_TEST_POLL_SECONDS", "5"))
+    leadership = Leadership(
+        leader_lock(location), on_elected=lead, on_deposed=follow, poll_seconds=poll
+    )
+    await leadership.start()
+    if not leadership.is_leader:
+        report(leader=False)
     await asyncio.to_thread(sys.stdin.read)
     await asyncio.sleep(0)  # let a job the scheduler just started take its lock
     await runner.drain()
-    scheduler.shutdown()
+    await leadership.stop()
     store.close()
 
 

@@ -14,6 +14,7 @@ from bot.client import INVITE_PERMISSIONS
 from bot.digest_store import FAILED, Claim, Subscription
 from bot.scheduling import marker_for
 from briefings.digest_build import build_digest
+from index.store import is_postgres_url
 from tests.helpers import (
     CHANNEL_ID,
     EPHEMERAL,
@@ -38,8 +39,12 @@ def seed_digest(seeds_library):
 
 
 @pytest.fixture
-async def digest_bot(bot_factory, fake_discord, tmp_path, seed_digest):
-    made = await bot_factory(scheduler_db=str(tmp_path / "bot.db"))
+async def digest_bot(bot_factory, fake_discord, index_location, seed_digest):
+    """The bot with its digest store and job store in SQLite, then in PostgreSQL."""
+    if is_postgres_url(index_location):
+        made = await bot_factory(briefbot_database_url=index_location)
+    else:
+        made = await bot_factory(scheduler_db=index_location)
     cog = made.get_cog("Digests")
     cog.make_digest = lambda *_args: seed_digest  # one real build per module is enough
     fake_discord.requests.clear()

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.digest_store import Claim, DigestStore, Subscription
+from bot.digest_store import Claim, Subscription, open_digest_store
 from bot.scheduling import (
     RETRY_ATTEMPTS,
     RETRY_JOB_ID,
@@ -28,6 +28,7 @@ from bot.scheduling import (
     parse_time,
     period_key,
 )
+from index.store import is_postgres_url
 from tests.conftest import ROOT
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -137,8 +138,14 @@ def test_parse_time_rejects_anything_else(text):
 
 
 @pytest.fixture
-def store(tmp_path: Path):
-    store = DigestStore(tmp_path / "bot.db")
+def digest_location(index_location: str) -> str:
+    """The digest store's database, once per backend: a SQLite file, then PostgreSQL."""
+    return index_location
+
+
+@pytest.fixture
+def store(digest_location):
+    store = open_digest_store(digest_location)
     yield store
     store.close()
 
@@ -185,12 +192,12 @@ def test_unsubscribe_removes_ledger_and_snapshot(store):
     assert store.unsubscribe(2) is None
 
 
-def test_ledger_survives_reopening_the_database(tmp_path):
-    first = DigestStore(tmp_path / "bot.db")
+def test_ledger_survives_reopening_the_database(digest_location):
+    first = open_digest_store(digest_location)
     sub, _ = first.subscribe(guild_id=1, channel_id=2)
     first.mark_sending(sub.id, "p1", None)
     first.close()
-    second = DigestStore(tmp_path / "bot.db")
+    second = open_digest_store(digest_location)
     assert second.ledger_state(sub.id, "p1") is Claim.UNCERTAIN
     second.close()
 
@@ -350,13 +357,13 @@ async def test_retries_stop_after_the_grace_time_or_the_last_attempt(store):
     assert channel.posts == []
 
 
-def test_the_scheduler_keeps_one_retry_sweep_across_restarts(tmp_path):
-    store = DigestStore(tmp_path / "bot.db")
+def test_the_scheduler_keeps_one_retry_sweep_across_restarts(digest_location):
+    store = open_digest_store(digest_location)
     runner = make_runner(store, MemoryChannel(), MONDAY)
 
     async def start_twice() -> list[str]:
         for _ in range(2):
-            scheduler = DigestScheduler(runner, tmp_path / "bot.db")
+            scheduler = DigestScheduler(runner, digest_location)
             scheduler.start(paused=True)
             ids = list(scheduler.job_ids())
             scheduler.shutdown()
@@ -369,18 +376,18 @@ def test_the_scheduler_keeps_one_retry_sweep_across_restarts(tmp_path):
 # --------------------------------------------------------------------- the scheduler
 
 
-async def test_restart_never_replaces_an_existing_job_and_keeps_its_missed_run(tmp_path):
-    store = DigestStore(tmp_path / "bot.db")
+async def test_restart_never_replaces_an_existing_job_and_keeps_its_missed_run(digest_location):
+    store = open_digest_store(digest_location)
     sub = subscribe(store)
     runner = make_runner(store, MemoryChannel(), MONDAY)
-    first = DigestScheduler(runner, tmp_path / "bot.db")
+    first = DigestScheduler(runner, digest_location)
     first.start(paused=True)
     assert first.next_run(sub.id) is not None
     missed = datetime(2024, 3, 25, 8, 0, tzinfo=UTC)
     first.scheduler.modify_job(f"digest-{sub.id}", next_run_time=missed)
     first.shutdown()
 
-    second = DigestScheduler(runner, tmp_path / "bot.db")
+    second = DigestScheduler(runner, digest_location)
     second.start(paused=True)
     assert second.next_run(sub.id) == missed  # still due: the restart did not recompute it
     job = second.scheduler.get_job(f"digest-{sub.id}")
@@ -395,9 +402,13 @@ async def test_restart_never_replaces_an_existing_job_and_keeps_its_missed_run(t
 # -------------------------------------------------------- kill -9 and restart, for real
 
 
-def run_worker(state: Path, now: str, crash: str | None = None) -> dict[str, Any] | None:
+def run_in_worker(
+    state: Path, now: str, crash: str | None = None, *, database: str | None = None
+) -> dict[str, Any] | None:
     """Run tests.digest_worker at ``now``; None when it killed itself at ``crash``."""
     env = {**os.environ, "BRIEFBOT_TEST_NOW": now, "PYTHONPATH": str(ROOT)}
+    if database:
+        env["BRIEFBOT_TEST_DATABASE"] = database
     if crash:
         env["BRIEFBOT_TEST_CRASH"] = crash
     proc = subprocess.Popen(
@@ -430,38 +441,43 @@ def posts(state: Path) -> list[str]:
     return [json.loads(line)["marker"] for line in path.read_text().splitlines()]
 
 
-def test_exactly_one_digest_per_period_across_kills_and_restarts(tmp_path):
-    store = DigestStore(tmp_path / "bot.db")
+def test_exactly_one_digest_per_period_across_kills_and_restarts(tmp_path, digest_location):
+    database = digest_location if is_postgres_url(digest_location) else None
+    store = open_digest_store(database or tmp_path / "bot.db")
+
+    def run_worker(now: str, crash: str | None = None) -> dict[str, Any] | None:
+        return run_in_worker(tmp_path, now, crash, database=database)
+
     sub, _ = store.subscribe(
         guild_id=1, channel_id=2, timezone="Europe/Berlin", now="2024-03-20T10:00:00+00:00"
     )
     # Wednesday: the bot starts and schedules Monday 25 March 09:00 Berlin.
-    first = run_worker(tmp_path, "2024-03-20T10:00:00+00:00")
+    first = run_worker("2024-03-20T10:00:00+00:00")
     assert first["next_runs"] == {str(sub.id): "2024-03-25T09:00:00+01:00"}
     assert posts(tmp_path) == []
 
     week1 = marker_for("2024-03-25T09:00+01:00")
     # Monday 09:00:01: killed after "sending", before the post.
-    run_worker(tmp_path, "2024-03-25T08:00:01+00:00", crash="sending")
+    run_worker("2024-03-25T08:00:01+00:00", crash="sending")
     assert posts(tmp_path) == []
     assert store.ledger_state(sub.id, "2024-03-25T09:00+01:00") is Claim.UNCERTAIN
     # Restart a minute later: the digest is posted, once.
-    run_worker(tmp_path, "2024-03-25T08:01:00+00:00")
+    run_worker("2024-03-25T08:01:00+00:00")
     assert posts(tmp_path) == [week1]
     assert store.ledger_state(sub.id, "2024-03-25T09:00+01:00") is Claim.DONE
 
     week2 = marker_for("2024-04-01T09:00+02:00")  # after the DST change
     # Next Monday: killed after the post, before "sent"; the restart finds the marker.
-    run_worker(tmp_path, "2024-04-01T07:00:02+00:00", crash="posted")
+    run_worker("2024-04-01T07:00:02+00:00", crash="posted")
     assert posts(tmp_path) == [week1, week2]
-    again = run_worker(tmp_path, "2024-04-01T07:05:00+00:00")
+    again = run_worker("2024-04-01T07:05:00+00:00")
     assert posts(tmp_path) == [week1, week2]
     assert again["reconciled"][0][2] == "found"
 
     # Down for two weeks: one coalesced digest for the latest period, none for the one missed.
     week4 = marker_for("2024-04-15T09:00+02:00")
-    run_worker(tmp_path, "2024-04-15T09:30:00+00:00")
-    run_worker(tmp_path, "2024-04-15T10:00:00+00:00")
+    run_worker("2024-04-15T09:30:00+00:00")
+    run_worker("2024-04-15T10:00:00+00:00")
     assert posts(tmp_path) == [week1, week2, week4]
     assert [e.status for e in store.ledger(sub.id)] == ["sent", "sent", "sent"]
     store.close()
