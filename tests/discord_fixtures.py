@@ -216,18 +216,24 @@ def twin_info() -> Iterator[dict[str, Any]]:
 
 
 @contextlib.contextmanager
-def start_twin(config: dict[str, Any] | None = None) -> Iterator[dict[str, Any]]:
-    """A twin of its own (``config``: twin.mjs's, e.g. several guilds); yields its info dict."""
+def start_twin(
+    config: dict[str, Any] | None = None,
+    *,
+    script: str = "twin.mjs",
+    env: dict[str, str] | None = None,
+) -> Iterator[dict[str, Any]]:
+    """A twin of its own (``config``: twin.mjs's, e.g. several guilds; ``script``: sharded.mjs
+    for a gateway that honours shards, ``env`` its settings); yields its info dict."""
     if shutil.which("node") is None:
         _missing("node")
     _install_twin()
     proc = subprocess.Popen(
-        ["node", "twin.mjs", *([json.dumps(config)] if config else [])],
+        ["node", script, *([json.dumps(config)] if config else [])],
         cwd=TWIN_DIR,
         text=True,
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
-        env={**os.environ, "TWIN_EXIT_ON_STDIN_EOF": "1"},
+        env={**os.environ, "TWIN_EXIT_ON_STDIN_EOF": "1", **(env or {})},
     )
     try:
         assert proc.stdout is not None
