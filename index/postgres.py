@@ -327,6 +327,23 @@ class PgStore(Store):
                 yield _array(vector).tobytes()
             cursor.close()
 
+    def lexical_rows(
+        self, passage_ids: Sequence[int] | None = None
+    ) -> Iterator[tuple[int, str, str]]:
+        if passage_ids is not None:
+            yield from super().lexical_rows(passage_ids)
+            return
+        # Every passage (a tantivy build): streamed through a server-side cursor.
+        with self._lock, self._pg.conn.transaction():
+            cursor = self._pg.conn.cursor(name="lexical_rows")
+            cursor.itersize = 20_000
+            cursor.execute(
+                "SELECT p.passage_id, d.title, p.text FROM passages p JOIN documents d "
+                "USING (doc_id) ORDER BY p.passage_id"
+            )
+            yield from cursor
+            cursor.close()
+
     def vectors_of(self, passage_ids: Sequence[int] | np.ndarray) -> Iterator[tuple[int, bytes]]:
         with self._lock:
             for batch, _ in id_batches(passage_ids):

@@ -12,6 +12,10 @@ import os
 import re
 import shutil
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from index.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +28,25 @@ def sidecar_path(db_path: str, suffix: str) -> Path | None:
     if db_path == ":memory:" or "://" in db_path:
         return None
     return Path(db_path + suffix)
+
+
+def cache_root() -> Path:
+    """Where data derived from a database server's index is kept on this machine:
+    ``BRIEFBOT_CACHE_DIR``, else ``$XDG_CACHE_HOME/briefbot`` (``~/.cache/briefbot``)."""
+    configured = os.environ.get("BRIEFBOT_CACHE_DIR")
+    if configured:
+        return Path(configured)
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "briefbot"
+
+
+def derived_folder(store: Store, suffix: str) -> Path | None:
+    """The folder for data derived from ``store``: beside a SQLite file, or for a PostgreSQL
+    index, in this machine's cache under the database's instance id (never mistaken for
+    another database's, whatever its URL)."""
+    if store.backend == "postgres":
+        return cache_root() / f"{store.instance_id()}{suffix}"
+    return sidecar_path(store.path, suffix)
 
 
 def generation_folders(root: Path, prefix: str) -> list[tuple[int, Path]]:

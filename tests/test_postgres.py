@@ -195,3 +195,21 @@ def test_text_holding_nul_characters_is_refused_clearly(pg_url: str) -> None:
     with pytest.raises(InputError, match="NUL"):
         write_articles(store, {"bad": ("Bad", "binary\x00data")})
     assert store.counts() == (0, 0)
+
+
+def test_a_large_postgres_index_keeps_its_tantivy_copy_in_the_local_cache(
+    pg_url: str, tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from index.lexical import TantivyLexical, make_lexical_index
+
+    monkeypatch.setenv("BRIEFBOT_CACHE_DIR", str(tmp_path / "cache"))
+    store = PgStore(pg_url)
+    write_articles(store, ARTICLES)
+    lexical = make_lexical_index(store, "tantivy")
+    assert isinstance(lexical, TantivyLexical)
+    assert lexical.folder == tmp_path / "cache" / f"{store.instance_id()}.tantivy"
+    assert (
+        lexical.search("Siberian gas pipeline", 3)[0][0] == store.passages_of("gas")[0].passage_id
+    )
+    write_articles(store, {"rail": ("Rail", "A new rail bridge links Russia and China.")})
+    assert lexical.search("rail bridge", 3)[0][0] == store.passages_of("rail")[0].passage_id
