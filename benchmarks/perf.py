@@ -209,18 +209,22 @@ def prepare(db: str) -> dict[str, Any]:
     }
 
 
-def serve(db: str, trials: bool, queries_file: str | None = None) -> dict[str, Any]:
+def serve(
+    db: str, trials: bool, queries_file: str | None = None, exact_matrix: str | None = None
+) -> dict[str, Any]:
     """Open the index as the bot would and time its search path against a raw matmul.
 
-    ``queries_file``: query vectors (``.npy``) to use instead of random ones, e.g. the
-    real-like queries of ``benchmarks.ann``.
+    ``db``: a SQLite file or a PostgreSQL URL. ``queries_file``: query vectors (``.npy``) to
+    use instead of random ones, e.g. the real-like queries of ``benchmarks.ann``.
+    ``exact_matrix``: the vectors (``.npy``, rows in passage-id order) for the raw matmul and
+    the exact neighbours, when the index keeps none in the process (PostgreSQL).
     """
     from index.library import Library
     from index.models import SearchFilters
-    from index.store import Store
+    from index.store import open_store
 
     started = time.perf_counter()
-    library = Library(Store(db, create=False), PrecomputedQueries())  # type: ignore[arg-type]
+    library = Library(open_store(db, create=False), PrecomputedQueries())  # type: ignore[arg-type]
     state = library.refresh()
     open_s = time.perf_counter() - started
     n = len(state.snapshot.ids)
@@ -230,6 +234,8 @@ def serve(db: str, trials: bool, queries_file: str | None = None) -> dict[str, A
     else:
         vectors = corpus.query_vectors(len(QUERIES))
     matrix = state.snapshot.matrix
+    if exact_matrix is not None:
+        matrix = np.load(exact_matrix, mmap_mode="r")
     # ~10% of the documents, as a collection or a source would keep.
     doc_ids = state.snapshot.doc_ids
     keep = np.random.default_rng(7).random(len(doc_ids)) < 0.1
@@ -626,7 +632,8 @@ def _subcommand(argv: Sequence[str]) -> int:
         print(json.dumps(prepare(db)))
     elif command == "serve":
         queries = argv[argv.index("--queries") + 1] if "--queries" in argv else None
-        print(json.dumps(serve(db, "--trials" in argv, queries)))
+        exact = argv[argv.index("--exact-matrix") + 1] if "--exact-matrix" in argv else None
+        print(json.dumps(serve(db, "--trials" in argv, queries, exact)))
     else:
         raise SystemExit(f"unknown subcommand {command!r}")
     return 0
