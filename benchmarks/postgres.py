@@ -85,7 +85,7 @@ def load(sqlite_db: Path, url: str) -> dict[str, Any]:
         for key in ("model_name", "dim"):
             store._set_meta(key, meta[key])
         # Bulk loads go faster without the indexes; they are built once at the end (timed).
-        for index in ("passages_search", "passages_doc", "documents_search"):
+        for index in ("passages_search", "passages_doc", "documents_search", "vectors_doc"):
             store.db.execute(f"DROP INDEX IF EXISTS {index}")
         store.db.execute("DROP INDEX IF EXISTS vectors_hnsw")
         store.db.execute(
@@ -142,12 +142,15 @@ def load(sqlite_db: Path, url: str) -> dict[str, Any]:
     t = time.perf_counter()
     vectors = _copy_rows(
         url,
-        "COPY vectors (passage_id, embedding) FROM STDIN WITH (FORMAT BINARY)",
+        "COPY vectors (passage_id, doc_id, embedding) FROM STDIN WITH (FORMAT BINARY)",
         (
-            (pid, np.frombuffer(blob, dtype=np.float32))
-            for pid, blob in src.execute("SELECT passage_id, vector FROM vectors")
+            (pid, doc_id, np.frombuffer(blob, dtype=np.float32))
+            for pid, doc_id, blob in src.execute(
+                "SELECT v.passage_id, p.doc_id, v.vector FROM vectors v "
+                "JOIN passages p USING (passage_id)"
+            )
         ),
-        types=["int8", "vector"],
+        types=["int8", "text", "vector"],
     )
     timings["copy_vectors_s"] = round(time.perf_counter() - t, 1)
     _log(f"{vectors:,} vectors copied")
@@ -164,6 +167,7 @@ def load(sqlite_db: Path, url: str) -> dict[str, Any]:
         "CREATE INDEX passages_doc ON passages(doc_id, ord)",
         "CREATE INDEX passages_search ON passages USING gin(search)",
         "CREATE INDEX documents_search ON documents USING gin(search)",
+        "CREATE INDEX vectors_doc ON vectors(doc_id)",
     ):
         store.db.execute(sql)
     timings["text_indexes_build_s"] = round(time.perf_counter() - t, 1)

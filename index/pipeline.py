@@ -26,6 +26,7 @@ from index.store import NewPassage, Store
 log = logging.getLogger(__name__)
 
 ENCODE_CHUNK = 1024  # passages encoded per call; files are written as soon as theirs are done
+CLAIM_ROUND = 16  # files a worker claims at a time when several share the database
 EARLY_WRITE = 2048  # a large file's finished documents are stored once this many passages wait
 
 
@@ -197,12 +198,15 @@ class Indexer:
             report.skipped.append(("", warning))
             log.warning("%s", warning)
         report.files_seen = len(files)
-        jobs = []
-        for path in files:
-            job = self._plan(path, report, collection)
-            if job is not None:
-                jobs.append(job)
-        self._encode_and_write(jobs, report)
+        # Workers sharing one database (PostgreSQL) each claim a few files at a time, so a
+        # big corpus indexes on N machines; files another worker holds are waited for at the
+        # end and left alone if it indexed them. A SQLite index has one writer: one round.
+        rounds = CLAIM_ROUND if self.store.shared_writers else max(1, len(files))
+        elsewhere: list[Path] = []
+        for first in range(0, len(files), rounds):
+            elsewhere += self._index_claimed(files[first : first + rounds], report, collection)
+        for path in elsewhere:
+            self._index_claimed([path], report, collection, wait=True)
         if prune:
             for stored in self.store.file_paths(collection):
                 if not Path(stored).exists():
@@ -211,6 +215,27 @@ class Indexer:
                     log.info("pruned %s (%d documents): the file is gone", stored, gone)
         report.seconds = time.monotonic() - started
         return report
+
+    def _index_claimed(
+        self, files: list[Path], report: IndexReport, collection: str, *, wait: bool = False
+    ) -> list[Path]:
+        """Index those of ``files`` this worker can claim; returns the ones it could not."""
+        claimed, elsewhere, jobs = [], [], []
+        try:
+            for path in files:
+                key = str(path.resolve())
+                if not self.store.claim_file(key, wait=wait):
+                    elsewhere.append(path)
+                    continue
+                claimed.append(key)
+                job = self._plan(path, report, collection)  # its hash is read after the claim
+                if job is not None:
+                    jobs.append(job)
+            self._encode_and_write(jobs, report)
+        finally:
+            for key in claimed:
+                self.store.release_file(key)
+        return elsewhere
 
     def plan_file(
         self,

@@ -38,6 +38,9 @@ log = logging.getLogger(__name__)
 WRITE_LOCK = 0x62726965_66626F74 & 0x7FFFFFFFFFFFFFFF  # "briefbot"
 
 _TSCONFIG = "english"
+# Graph nodes a filtered walk may visit before it gives up (then an exact scan answers).
+ITERATIVE_SCAN_TUPLES = 50_000
+FILE_LOCK_CLASS = 0x62726966  # the first key of a file's advisory lock ("brif")
 
 
 def masked(url: str) -> str:
@@ -90,11 +93,14 @@ class PgConnection:
 
         register_vector(self.conn)
 
-    def execute(self, sql: str, params: Sequence[Any] | None = None) -> Any:
-        """Run one statement; the cursor iterates its rows as tuples."""
+    def execute(
+        self, sql: str, params: Sequence[Any] | None = None, *, binary: bool = False
+    ) -> Any:
+        """Run one statement; the cursor iterates its rows as tuples. ``binary``: results in
+        binary form (vectors come as 4 bytes a value, not as text to parse)."""
         if not params:  # psycopg reads no placeholders then: the SQL goes as it is
-            return self.conn.execute(sql)
-        return self.conn.execute(_placeholders(sql), list(params))
+            return self.conn.execute(sql, binary=binary)
+        return self.conn.execute(_placeholders(sql), list(params), binary=binary)
 
     @contextmanager
     def transaction(self) -> Iterator[PgConnection]:
@@ -141,7 +147,11 @@ def _migration_1(db: PgConnection) -> None:
         );
         CREATE INDEX passages_doc ON passages(doc_id, ord);
         CREATE INDEX passages_search ON passages USING gin(search);
-        CREATE TABLE vectors (passage_id BIGINT PRIMARY KEY, embedding vector NOT NULL);
+        CREATE TABLE vectors (
+            passage_id BIGINT PRIMARY KEY, doc_id TEXT COLLATE "C" NOT NULL,
+            embedding vector NOT NULL
+        );
+        CREATE INDEX vectors_doc ON vectors(doc_id);
         CREATE TABLE collection_events (
             event_id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, collection TEXT NOT NULL,
             action TEXT NOT NULL, user_id BIGINT, at TEXT NOT NULL,
@@ -185,6 +195,7 @@ class PgStore(Store):
     """A briefbot index in a PostgreSQL database (many processes, many machines)."""
 
     backend = "postgres"
+    shared_writers = True  # indexers on several machines split a corpus by claiming files
     _CLEARED_TABLES = ("vectors", "passages", "documents", "files")
 
     def __init__(self, url: str, *, create: bool = True) -> None:
@@ -216,13 +227,18 @@ class PgStore(Store):
         return self._pg.transaction()
 
     def _has_meta_table(self) -> bool:
-        row = self.db.execute("SELECT to_regclass('index_meta') IS NOT NULL").fetchone()
+        # The catalog read through a fresh snapshot, not to_regclass: its cache may not yet
+        # know of a table another process just created (an advisory lock brings no news).
+        row = self._pg.execute(
+            "SELECT count(*) FROM pg_catalog.pg_tables "
+            "WHERE schemaname = current_schema() AND tablename = 'index_meta'"
+        ).fetchone()
         return bool(row[0])
 
     @contextmanager
     def read_snapshot(self) -> Iterator[None]:
         with self._lock, self._pg.conn.transaction():
-            self.db.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            self._pg.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
             yield
 
     def check_model(self, name: str, dim: int, *, claim: bool = False) -> None:
@@ -233,14 +249,30 @@ class PgStore(Store):
     def clear(self) -> None:
         super().clear()
         with self._lock, self._transaction():  # the next model may have another dimension
-            self.db.execute("DROP INDEX IF EXISTS vectors_hnsw")
+            self._pg.execute("DROP INDEX IF EXISTS vectors_hnsw")
 
     def ensure_vector_index(self, dim: int) -> None:
         """The HNSW index over the vectors' float16 copy (built once; kept up by inserts)."""
         with self._lock, self._transaction():
-            self.db.execute(
+            self._pg.execute(
                 f"CREATE INDEX IF NOT EXISTS vectors_hnsw ON vectors USING hnsw "
                 f"((embedding::halfvec({int(dim)})) halfvec_ip_ops)"
+            )
+
+    def claim_file(self, path: str, *, wait: bool = False) -> bool:
+        """A session advisory lock on the file's path (released by release_file, or when this
+        connection closes: a dead worker's files are free again)."""
+        function = "pg_advisory_lock" if wait else "pg_try_advisory_lock"
+        with self._lock:
+            row = self._pg.execute(
+                f"SELECT {function}(?::int4, hashtext(?))::text", [FILE_LOCK_CLASS, path]
+            ).fetchone()
+        return wait or row[0] == "true"
+
+    def release_file(self, path: str) -> None:
+        with self._lock:
+            self._pg.execute(
+                "SELECT pg_advisory_unlock(?::int4, hashtext(?))", [FILE_LOCK_CLASS, path]
             )
 
     # -- writes ----------------------------------------------------------------------------
@@ -276,28 +308,24 @@ class PgStore(Store):
             if not cursor.nextset():
                 break
         cursor.executemany(
-            "INSERT INTO vectors(passage_id, embedding) VALUES (%s, %s)",
+            "INSERT INTO vectors(passage_id, doc_id, embedding) VALUES (%s, %s, %s)",
             [
-                (pid, np.ascontiguousarray(p.vector, dtype=np.float32))
+                (pid, p.doc_id, np.ascontiguousarray(p.vector, dtype=np.float32))
                 for pid, p in zip(ids, passages, strict=True)
             ],
         )
 
     def _delete_document(self, doc_id: str) -> None:
-        self.db.execute(
-            "DELETE FROM vectors WHERE passage_id IN "
-            "(SELECT passage_id FROM passages WHERE doc_id = ?)",
-            [doc_id],
-        )
-        self.db.execute("DELETE FROM passages WHERE doc_id = ?", [doc_id])
-        self.db.execute("DELETE FROM documents WHERE doc_id = ?", [doc_id])
+        self._pg.execute("DELETE FROM vectors WHERE doc_id = ?", [doc_id])
+        self._pg.execute("DELETE FROM passages WHERE doc_id = ?", [doc_id])
+        self._pg.execute("DELETE FROM documents WHERE doc_id = ?", [doc_id])
 
     # -- vectors ---------------------------------------------------------------------------
 
     def vector(self, passage_id: int) -> np.ndarray | None:
         with self._lock:
-            row = self.db.execute(
-                "SELECT embedding FROM vectors WHERE passage_id = ?", [passage_id]
+            row = self._pg.execute(
+                "SELECT embedding FROM vectors WHERE passage_id = ?", [passage_id], binary=True
             ).fetchone()
             return None if row is None else _array(row[0])
 
@@ -305,10 +333,11 @@ class PgStore(Store):
         found: dict[tuple[str, str], np.ndarray] = {}
         with self._lock:
             for doc_id in doc_ids:
-                rows = self.db.execute(
+                rows = self._pg.execute(
                     "SELECT p.text, v.embedding FROM passages p JOIN vectors v "
                     "USING (passage_id) WHERE p.doc_id = ?",
                     [doc_id],
+                    binary=True,
                 )
                 for text, vector in rows:
                     found[(doc_id, text)] = _array(vector)
@@ -317,7 +346,7 @@ class PgStore(Store):
     def all_vectors(self) -> Iterator[bytes]:
         # A server-side cursor: a million vectors are streamed, not fetched at once.
         with self._lock, self._pg.conn.transaction():
-            cursor = self._pg.conn.cursor(name="all_vectors")
+            cursor = self._pg.conn.cursor(name="all_vectors", binary=True)
             cursor.itersize = 20_000
             cursor.execute(
                 "SELECT v.embedding FROM passages p JOIN vectors v USING (passage_id) "
@@ -347,9 +376,10 @@ class PgStore(Store):
     def vectors_of(self, passage_ids: Sequence[int] | np.ndarray) -> Iterator[tuple[int, bytes]]:
         with self._lock:
             for batch, _ in id_batches(passage_ids):
-                rows = self.db.execute(
+                rows = self._pg.execute(
                     "SELECT passage_id, embedding FROM vectors WHERE passage_id = ANY(?)",
                     [batch],
+                    binary=True,
                 ).fetchall()
                 for pid, vector in rows:
                     yield int(pid), _array(vector).tobytes()
@@ -365,18 +395,20 @@ class PgStore(Store):
         with self._lock:
             if hi - lo + 1 <= 2 * len(ids):
                 wanted = set(ids.tolist())
-                rows = self.db.execute(
+                rows = self._pg.execute(
                     "SELECT passage_id, embedding FROM vectors WHERE passage_id BETWEEN ? AND ?",
                     [lo, hi],
+                    binary=True,
                 )
                 for pid, vector in rows:
                     if pid in wanted:
                         found[int(pid)] = _array(vector)
                 return found
             for start in range(0, len(ids), 10_000):
-                rows = self.db.execute(
+                rows = self._pg.execute(
                     "SELECT passage_id, embedding FROM vectors WHERE passage_id = ANY(?)",
                     [ids[start : start + 10_000].tolist()],
+                    binary=True,
                 )
                 for pid, vector in rows:
                     found[int(pid)] = _array(vector)
@@ -388,28 +420,41 @@ class PgStore(Store):
         limit: int,
         *,
         ef_search: int = 100,
-        among: np.ndarray | None = None,
+        documents: Sequence[str] | None = None,
+        passages: Sequence[int] | np.ndarray | None = None,
+        exact: bool = False,
     ) -> list[tuple[int, float]]:
         """(passage_id, inner product) of the ``limit`` passages nearest ``query``, best first.
 
-        Without ``among``: an HNSW walk (``ef_search`` candidates) over the float16 copies,
-        re-scored exactly. With ``among``: an exact scan of those passages only.
+        An HNSW walk (``ef_search`` candidates) over the float16 copies, re-scored exactly;
+        with ``documents``, only their passages: the walk goes on past the others (pgvector's
+        iterative scan) until it has ``limit``; with ``passages``, only those. ``exact``: score
+        the allowed passages one by one instead (few of them: faster than walking past all the
+        others).
         """
         vector = np.ascontiguousarray(query, dtype=np.float32)
         dim = len(vector)
+        where, params = "", list[Any]()
+        if documents is not None:
+            where, params = "WHERE doc_id = ANY(?) ", [list(documents)]
+        elif passages is not None:
+            where, params = "WHERE passage_id = ANY(?) ", [[int(p) for p in passages]]
         with self._lock, self._pg.conn.transaction():
-            if among is not None:
-                rows = self.db.execute(
-                    "SELECT passage_id, -(embedding <#> ?) AS s FROM vectors "
-                    "WHERE passage_id = ANY(?) ORDER BY s DESC, passage_id LIMIT ?",
-                    [vector, np.asarray(among, dtype=np.int64).tolist(), limit],
+            if exact:
+                rows = self._pg.execute(
+                    f"SELECT passage_id, -(embedding <#> ?) AS s FROM vectors {where}"
+                    "ORDER BY s DESC, passage_id LIMIT ?",
+                    [vector, *params, limit],
                 ).fetchall()
             else:
-                self.db.execute(f"SET LOCAL hnsw.ef_search = {max(1, min(int(ef_search), 1000))}")
-                rows = self.db.execute(
-                    f"SELECT passage_id, -(embedding <#> ?) FROM vectors "
+                self._pg.execute(f"SET LOCAL hnsw.ef_search = {max(1, min(int(ef_search), 1000))}")
+                if where:
+                    self._pg.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")
+                    self._pg.execute(f"SET LOCAL hnsw.max_scan_tuples = {ITERATIVE_SCAN_TUPLES}")
+                rows = self._pg.execute(
+                    f"SELECT passage_id, -(embedding <#> ?) FROM vectors {where}"
                     f"ORDER BY embedding::halfvec({dim}) <#> ?::vector::halfvec({dim}) LIMIT ?",
-                    [vector, vector, limit],
+                    [vector, *params, vector, limit],
                 ).fetchall()
         found = [(int(pid), float(score)) for pid, score in rows]
         found.sort(key=lambda item: (-item[1], item[0]))
@@ -460,7 +505,7 @@ class PgStore(Store):
                 for df in (frequencies[lexeme] for lexeme in lexemes)
             ]
             query = " | ".join(_quoted_lexeme(lexeme) for lexeme in lexemes)
-            rows = self.db.execute(
+            rows = self._pg.execute(
                 f"SELECT t.{key}, sum(w.idf * u.tf * {_K1 + 1} / (u.tf + {_K1} * "
                 f"({1 - _B} + {_B} * length(t.search) / ?::float8))) AS score "
                 f"FROM {table} t CROSS JOIN LATERAL ("
@@ -484,7 +529,7 @@ class PgStore(Store):
 
     def _lexemes(self, text: str) -> list[str]:
         """The distinct lexemes of a query, as the text-search configuration stems them."""
-        row = self.db.execute(
+        row = self._pg.execute(
             f"SELECT ARRAY(SELECT DISTINCT unnest(tsvector_to_array(to_tsvector('{_TSCONFIG}', ?)))"
             " ORDER BY 1)",
             [text.replace('"', " ").replace(" or ", " ")],
@@ -504,7 +549,7 @@ class PgStore(Store):
         """(rows, mean tsvector length) of ``table``, cached per generation."""
 
         def compute() -> tuple[int, float]:
-            row = self.db.execute(f"SELECT count(*), avg(length(search)) FROM {table}").fetchone()
+            row = self._pg.execute(f"SELECT count(*), avg(length(search)) FROM {table}").fetchone()
             return int(row[0]), float(row[1] or 0.0)
 
         return self._cached(("lengths", table), compute)  # type: ignore[no-any-return]
@@ -515,7 +560,7 @@ class PgStore(Store):
         for lexeme in lexemes:
 
             def compute(lexeme: str = lexeme) -> int:
-                row = self.db.execute(
+                row = self._pg.execute(
                     f"SELECT count(*) FROM {table} WHERE search @@ ?::tsquery",
                     [_quoted_lexeme(lexeme)],
                 ).fetchone()

@@ -176,6 +176,7 @@ class Store:
     """A briefbot index in one SQLite file (WAL: one writer and many readers at a time)."""
 
     backend = "sqlite"  # PostgreSQL: index.postgres.PgStore
+    shared_writers = False  # one writer at a time: indexers never split the work
 
     def __init__(self, path: str | Path, *, create: bool = True) -> None:
         self.path = str(path)  # what opens it again (for PostgreSQL, a URL)
@@ -282,6 +283,14 @@ class Store:
                 self.db.execute("COMMIT")
 
     # -- files -----------------------------------------------------------------------------
+
+    def claim_file(self, path: str, *, wait: bool = False) -> bool:
+        """Claim ``path`` for this indexer until :meth:`release_file` (with ``wait``, block
+        until no other indexer holds it). SQLite's single writer needs no claims."""
+        return True
+
+    def release_file(self, path: str) -> None:
+        return None
 
     def file_hash(self, path: str) -> str | None:
         with self._lock:

@@ -332,12 +332,12 @@ class StoredMatrix:
 class PgVectorIndex:
     """Dense search in pgvector: an HNSW walk over float16 copies, re-scored exactly.
 
-    A filtered search over-fetches from the walk and keeps allowed rows; when few rows are
-    allowed (or the walk comes back short) it scores the allowed rows exactly instead.
+    A filtered search names the allowed documents to the database, which walks on past the
+    others (an iterative scan); when few passages are allowed, or the walk comes back short,
+    it scores the allowed passages exactly instead.
     """
 
-    EXACT_ROWS = 20_000  # allowed rows up to which an exact scan beats filtering a walk
-    MAX_FETCH = 4_000  # candidates one walk may return
+    EXACT_ROWS = 5_000  # allowed passages up to which an exact scan beats a filtered walk
 
     def __init__(self, snapshot: VectorSnapshot, store: PgStore, ef_search: int = 100) -> None:
         self._snapshot, self._store, self.ef_search = snapshot, store, ef_search
@@ -378,16 +378,28 @@ class PgVectorIndex:
         allowed = int(np.count_nonzero(mask))
         if allowed == 0:
             return np.zeros(0, np.int64), np.zeros(0, np.float32)
+        snap = self._snapshot
+        doc_index = np.asarray(snap.doc_index)
+        positions = np.unique(doc_index[mask])
+        whole = np.zeros(len(snap.doc_ids), dtype=bool)
+        whole[positions] = True
+        # Filters keep or drop whole documents: the database is told which (a short list); a
+        # mask of single passages is told passage by passage.
+        scope: dict[str, Any] = (
+            {"documents": [snap.doc_ids[int(p)] for p in positions]}
+            if np.array_equal(whole[doc_index], mask)
+            else {"passages": ids[mask]}
+        )
+        ef = max(self.ef_search, k)
         if allowed > self.EXACT_ROWS:
-            fetch = min(self.MAX_FETCH, int(np.ceil(2 * k * len(mask) / allowed)))
-            rows, scores = self._rows_of(
-                self._store.nearest(query, fetch, ef_search=max(self.ef_search, fetch))
-            )
-            keep = mask[rows]
-            if int(keep.sum()) >= k:
-                return rows[keep][:k], scores[keep][:k]
-        exact = self._store.nearest(query, k, among=ids[mask])
-        return self._rows_of(exact)
+            rows, scores = self._rows_of(self._store.nearest(query, k, ef_search=ef, **scope))
+            keep = mask[rows]  # a document's passages newer than the snapshot are not in it
+            if int(keep.sum()) >= min(k, allowed):
+                return rows[keep], scores[keep]
+        exact = self._store.nearest(query, k, exact=True, **scope)
+        rows, scores = self._rows_of(exact)
+        keep = mask[rows]
+        return rows[keep], scores[keep]
 
 
 def make_vector_index(source: np.ndarray | VectorSnapshot, backend: str = "auto") -> VectorIndex:

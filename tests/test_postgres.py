@@ -213,3 +213,47 @@ def test_a_large_postgres_index_keeps_its_tantivy_copy_in_the_local_cache(
     )
     write_articles(store, {"rail": ("Rail", "A new rail bridge links Russia and China.")})
     assert lexical.search("rail bridge", 3)[0][0] == store.passages_of("rail")[0].passage_id
+
+
+class SlowEmbedder(FakeEmbedder):
+    """The fake model, slow enough that two indexers overlap."""
+
+    def encode_passages(self, texts, **kwargs):
+        import time
+
+        time.sleep(0.02)
+        return super().encode_passages(texts, **kwargs)
+
+
+def test_two_indexers_split_a_corpus_and_index_each_file_once(pg_url: str, tmp_path) -> None:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for i in range(40):
+        (corpus / f"f{i:02}.txt").write_text(
+            f"Report {i}\n\nDelegation {i} discussed trade route {i} and port {i}.\n"
+            f"A second paragraph of report {i} names officials {i}.\n",
+            encoding="utf-8",
+        )
+    embedders = [SlowEmbedder(), SlowEmbedder()]
+    reports = []
+
+    def work(embedder: FakeEmbedder) -> None:
+        reports.append(Indexer(PgStore(pg_url), embedder).run([corpus]))
+
+    threads = [threading.Thread(target=work, args=(e,)) for e in embedders]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(reports) == 2
+    assert sum(r.files_indexed for r in reports) == 40  # each file by one of them
+    assert all(r.files_indexed > 0 for r in reports)  # both did a share
+    single = tmp_path / "single.db"
+    alone = FakeEmbedder()
+    Indexer(Store(single), alone).run([corpus])
+    assert sum(e.calls for e in embedders) == alone.calls  # nothing encoded twice
+    together, by_one = PgStore(pg_url), Store(single)
+    assert [(d.doc_id, d.text) for d in together.documents()] == [
+        (d.doc_id, d.text) for d in by_one.documents()
+    ]
+    assert together.counts() == by_one.counts()
