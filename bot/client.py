@@ -196,6 +196,10 @@ def run_bot(
         asyncio.run(serve())
     except discord.LoginFailure:
         return _fail("Discord rejected DISCORD_TOKEN: check the token in .env")
+    except discord.ConnectionClosed as exc:
+        if exc.code != 4004:  # 4004: the gateway's "authentication failed"
+            raise
+        return _fail("Discord rejected DISCORD_TOKEN: check the token in .env")
     except discord.PrivilegedIntentsRequired:
         return _fail("Discord refused an intent the bot asked for")
     except BriefbotError as exc:
