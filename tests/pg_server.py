@@ -16,7 +16,7 @@ import uuid
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 TEMPLATE = "briefbot_template"
 
@@ -72,7 +72,7 @@ class PostgresServer:
         return self.url(name)
 
     def drop_database(self, url: str) -> None:
-        name = url.rsplit("/", 1)[1].split("?", 1)[0]
+        name = urlsplit(url).path.lstrip("/")
         self._admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
     @contextlib.contextmanager

