@@ -12,6 +12,11 @@
   file in its own process: wall time, peak RSS, the skip message, whether the good file was
   indexed.
 - **fuzz**: ``tests/test_fuzz.py`` with ``BRIEFBOT_FUZZ_EXAMPLES`` cases per input.
+- **load**: bursts of 50 concurrent ``/brief`` (and 20 autocomplete) interactions from distinct
+  users against ``briefbot run`` on the local Discord (``benchmarks.discord_load``), bot and
+  twin on this machine's cores: acknowledgement, answer and autocomplete p50/p95 as the twin
+  saw them, the same spans inside the bot, and both processes' CPU seconds
+  (``load`` with the fake embedder, ``load_minilm`` with ``--embedder minilm``).
 """
 
 from __future__ import annotations
@@ -38,6 +43,13 @@ from benchmarks import hostile
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = Path(__file__).parent / "results" / "reliability.json"
 FUZZ_EXAMPLES = 1000
+LOAD_TARGETS = {
+    "concurrent": 50,
+    "ack_p95_ms": 500,
+    "answer_p95_ms": 2000,
+    "lost": 0,
+    "measured_before_on_main": "ack p50 1.7 s / p95 2.5 s, answers p95 2.7 s (issue 16)",
+}
 
 
 def cli_env(embedder: str) -> dict[str, str]:
@@ -307,7 +319,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--jsonl-mb", type=float, default=50)
     parser.add_argument("--embedder", default="fake", choices=["fake", "minilm"])
     parser.add_argument("--fuzz-examples", type=int, default=FUZZ_EXAMPLES)
-    parser.add_argument("--only", choices=["kills", "hostile", "fuzz"], action="append")
+    parser.add_argument("--only", choices=["kills", "hostile", "fuzz", "load"], action="append")
+    parser.add_argument("--load-concurrent", type=int, default=50)
+    parser.add_argument("--load-rounds", type=int, default=3)
     parser.add_argument("--workdir", type=Path, default=None)
     args = parser.parse_args(argv)
     from benchmarks.perf import machine_facts
@@ -318,7 +332,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     results: dict[str, Any] = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     results["machine"] = machine_facts()
     results["measured_at"] = datetime.now(UTC).isoformat(timespec="seconds")
-    only = set(args.only or ["kills", "hostile", "fuzz"])
+    only = set(args.only or ["kills", "hostile", "fuzz", "load"])
     with tempfile.TemporaryDirectory(dir=args.workdir) as tmp:
         workdir = Path(tmp)
         if "kills" in only:
@@ -338,6 +352,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         if "fuzz" in only:
             results["fuzz"] = fuzz(args.fuzz_examples)
             say(f"fuzz: {results['fuzz']['summary']}")
+        if "load" in only:
+            from benchmarks.discord_load import load
+
+            measured = load(
+                workdir / "load", concurrent=args.load_concurrent, rounds=args.load_rounds,
+                embedder=args.embedder, log=say,
+            )  # fmt: skip
+            key = "load" if args.embedder == "fake" else f"load_{args.embedder}"
+            results[key] = {**measured, "machine": machine_facts(), "targets": LOAD_TARGETS}
+            say(f"load: ack {measured['ack']}, answer {measured['answer']}")
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
     say(f"wrote {RESULTS}")
