@@ -50,6 +50,7 @@ class Timing:
 
     interaction_id: str
     kind: str  # "brief" or "autocomplete"
+    sent_ms: float  # after the burst's first interaction went out
     ack_ms: float | None
     answer_ms: float | None
 
@@ -76,16 +77,27 @@ async def burst(
     bodies: Sequence[tuple[str, dict[str, Any]]],
     *,
     within: float = 30.0,
+    together: bool = False,
 ) -> list[Timing]:
     """Send every (kind, body) at once through the twin; wait until all are answered or
-    ``within`` seconds passed; their timings, in the order sent."""
+    ``within`` seconds passed; their timings, in the order sent.
+
+    ``together``: the twin holds the interactions back until it has created them all, then
+    sends them in one go (otherwise each goes out as soon as it is created).
+    """
 
     async def send(body: dict[str, Any]) -> str:
         async with session.post(f"{control}/interactions", json=body) as r:
             r.raise_for_status()
             return str((await r.json())["id"])
 
-    ids = await asyncio.gather(*(send(body) for _, body in bodies))
+    if together:
+        async with session.post(f"{control}/hold", json={"on": True}) as r:
+            r.raise_for_status()
+    ids = list(await asyncio.gather(*(send(body) for _, body in bodies)))
+    if together:
+        async with session.post(f"{control}/release") as r:
+            assert (await r.json())["released"] == len(ids)
     deadline = time.monotonic() + within
     rows: dict[str, dict[str, float]] = {}
     while time.monotonic() < deadline:
@@ -98,10 +110,30 @@ async def burst(
     def after(row: dict[str, float], what: str) -> float | None:
         return round(row[what] - row["sent"], 1) if what in row else None
 
+    first = min((rows[i]["sent"] for i in ids if i in rows), default=0.0)
     return [
-        Timing(i, kind, after(rows.get(i, {}), "acknowledged"), after(rows.get(i, {}), "answered"))
+        Timing(
+            i,
+            kind,
+            round(rows.get(i, {}).get("sent", first) - first, 1),
+            after(rows.get(i, {}), "acknowledged"),
+            after(rows.get(i, {}), "answered"),
+        )
         for i, (kind, _) in zip(ids, bodies, strict=True)
     ]
+
+
+def most_in_flight(timings: Sequence[Timing]) -> int:
+    """The most interactions sent and not yet answered at any one moment."""
+    events = []
+    for t in timings:
+        if t.answer_ms is not None:
+            events += [(t.sent_ms, 1), (t.sent_ms + t.answer_ms, -1)]
+    in_flight = peak = 0
+    for _, change in sorted(events):
+        in_flight += change
+        peak = max(peak, in_flight)
+    return peak
 
 
 def percentiles(values: Sequence[float | None]) -> dict[str, float | int | None]:
@@ -171,6 +203,29 @@ async def _wait_until_serving(
     raise RuntimeError("the bot never answered a /brief")
 
 
+MODES = {
+    # The twin creates the whole burst, then sends it: every event reaches the bot at once.
+    "released_together": True,
+    # Requested at once, each sent as soon as the twin created it (about 0.7 s for the burst),
+    # while the twin's creating the rest competes with its answering the bot.
+    "as_created": False,
+}
+
+
+def _summary(timings: Sequence[Timing]) -> dict[str, Any]:
+    briefs = [t for t in timings if t.kind == "brief"]
+    completions = [t for t in timings if t.kind == "autocomplete"]
+    return {
+        "interactions": len(briefs),
+        "acknowledged": sum(t.ack_ms is not None for t in briefs),
+        "answered": sum(t.answer_ms is not None for t in briefs),
+        "lost": sum(t.ack_ms is None or t.answer_ms is None for t in briefs),
+        "ack": percentiles([t.ack_ms for t in briefs]),
+        "answer": percentiles([t.answer_ms for t in briefs]),
+        "autocomplete": percentiles([t.answer_ms for t in completions]),
+    }
+
+
 async def _measure(
     info: dict[str, Any],
     users: list[str],
@@ -180,69 +235,63 @@ async def _measure(
     autocompletes: int,
     rounds: int,
     log: Callable[[str], None],
-) -> tuple[dict[str, Any], list[Timing]]:
+) -> tuple[dict[str, Any], dict[str, list[Timing]]]:
     control = info["control"]
-    timings: list[Timing] = []
-    per_round = []
+    channel = info["channels"]["general"]
+    every: dict[str, list[Timing]] = {}
+    out: dict[str, Any] = {}
     async with aiohttp.ClientSession() as session:
         await _wait_until_serving(session, control, users[-1], bot)
-        cpu_before = cpu_seconds(bot.pid)
-        twin_before = cpu_seconds(info["pid"])
-        started = time.monotonic()
-        for round_ in range(rounds):
-            # Each user asks once per round, so no one hits the per-user cooldown.
-            mine = users[round_ * concurrent : (round_ + 1) * concurrent]
-            bodies = [
-                ("brief", slash_body("brief", user, topic=TOPICS[i % len(TOPICS)]))
-                for i, user in enumerate(mine)
-            ]
-            bodies += [
-                ("autocomplete", autocomplete_body("brief", "topic", PREFIXES[i % 10], mine[i]))
-                for i in range(autocompletes)
-            ]
-            for _, body in bodies:
-                body["channelId"] = info["channels"]["general"]
-            got = await burst(session, control, bodies)
-            timings.extend(got)
-            briefs = [t for t in got if t.kind == "brief"]
-            per_round.append(
-                {
-                    "ack": percentiles([t.ack_ms for t in briefs]),
-                    "answer": percentiles([t.answer_ms for t in briefs]),
-                    "load_average": [round(x, 2) for x in os.getloadavg()],
-                }
-            )
-            log(f"round {round_ + 1}: {per_round[-1]}")
-            await asyncio.sleep(1.0)
-        wall = time.monotonic() - started
-        cpu = cpu_seconds(bot.pid) - cpu_before
-        twin_cpu = cpu_seconds(info["pid"]) - twin_before
-        messages = await (
-            await session.get(f"{control}/channels/{info['channels']['general']}/messages")
-        ).json()
-    briefs = [t for t in timings if t.kind == "brief"]
-    completions = [t for t in timings if t.kind == "autocomplete"]
-    with_quotes = sum(
+        for m, (mode, together) in enumerate(MODES.items()):
+            timings: list[Timing] = []
+            per_round = []
+            cpu_before = cpu_seconds(bot.pid)
+            twin_before = cpu_seconds(info["pid"])
+            started = time.monotonic()
+            for round_ in range(rounds):
+                # Each user asks once, so no one hits the per-user cooldown.
+                first = (m * rounds + round_) * concurrent
+                mine = users[first : first + concurrent]
+                bodies = [
+                    ("brief", slash_body("brief", user, topic=TOPICS[i % len(TOPICS)]))
+                    for i, user in enumerate(mine)
+                ]
+                bodies += [
+                    ("autocomplete", autocomplete_body("brief", "topic", PREFIXES[i % 10], mine[i]))
+                    for i in range(autocompletes)
+                ]
+                for _, body in bodies:
+                    body["channelId"] = channel
+                got = await burst(session, control, bodies, together=together)
+                timings.extend(got)
+                per_round.append(
+                    {
+                        **_summary(got),
+                        "arrival_spread_ms": max(t.sent_ms for t in got),
+                        "most_in_flight": most_in_flight(got),
+                        "load_average": [round(x, 2) for x in os.getloadavg()],
+                    }
+                )
+                log(f"{mode} round {round_ + 1}: {per_round[-1]}")
+                await asyncio.sleep(1.0)
+            out[mode] = {
+                **_summary(timings),
+                "rounds": per_round,
+                "bot_cpu_seconds": round(cpu_seconds(bot.pid) - cpu_before, 2),
+                "twin_cpu_seconds": round(cpu_seconds(info["pid"]) - twin_before, 2),
+                "wall_seconds": round(time.monotonic() - started, 1),
+            }
+            every[mode] = timings
+        async with session.get(f"{control}/channels/{channel}/messages") as r:
+            messages = await r.json()
+    out["answered_with_quotes"] = -1 + sum(  # less the warm-up brief
         1
         for m in messages
         if m["author"]["id"] == info["botUserId"]
         and m.get("embeds")
         and not (m.get("flags") or 0) & 64
     )
-    return {
-        "interactions": len(briefs),
-        "acknowledged": sum(t.ack_ms is not None for t in briefs),
-        "answered": sum(t.answer_ms is not None for t in briefs),
-        "answered_with_quotes": with_quotes - 1,  # less the warm-up brief
-        "lost": sum(t.ack_ms is None or t.answer_ms is None for t in briefs),
-        "ack": percentiles([t.ack_ms for t in briefs]),
-        "answer": percentiles([t.answer_ms for t in briefs]),
-        "autocomplete": percentiles([t.answer_ms for t in completions]),
-        "rounds": per_round,
-        "bot_cpu_seconds": round(cpu, 2),
-        "twin_cpu_seconds": round(twin_cpu, 2),
-        "wall_seconds": round(wall, 1),
-    }, timings
+    return out, every
 
 
 def in_the_bot(trace: Path, timings: Sequence[Timing]) -> dict[str, Any]:
@@ -291,7 +340,7 @@ def load(
         capture_output=True,
         cwd=workdir,
     )
-    users = [f"reader{i}" for i in range(concurrent * rounds + 1)]
+    users = [f"reader{i}" for i in range(concurrent * rounds * len(MODES) + 1)]
     load_before = [round(x, 2) for x in os.getloadavg()]
     with running_twin({"channels": ["general"], "users": users}) as info:
         bot_env = {
@@ -330,7 +379,8 @@ def load(
             bot.terminate()
             bot.wait(20)
             stderr.close()
-    result["in_the_bot"] = in_the_bot(trace, timings)
+    for mode, mode_timings in timings.items():
+        result[mode]["in_the_bot"] = in_the_bot(trace, mode_timings)
     errors = [
         line
         for line in (workdir / "bot.log").read_text(errors="replace").splitlines()

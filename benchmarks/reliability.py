@@ -361,7 +361,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             )  # fmt: skip
             key = "load" if args.embedder == "fake" else f"load_{args.embedder}"
             results[key] = {**measured, "machine": machine_facts(), "targets": LOAD_TARGETS}
-            say(f"load: ack {measured['ack']}, answer {measured['answer']}")
+            for mode in ("released_together", "as_created"):
+                say(f"load {mode}: ack {measured[mode]['ack']}, answer {measured[mode]['answer']}")
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
     say(f"wrote {RESULTS}")

@@ -36,7 +36,7 @@ async def test_ten_concurrent_briefs_are_all_acknowledged_and_answered_with_quot
     ):
         twin = Twin(twin_info, session)
         before = len(await twin.messages())
-        timings = await burst(session, twin_info["control"], bodies, within=60)
+        timings = await burst(session, twin_info["control"], bodies, within=60, together=True)
         posted = (await twin.messages())[before:]
         answers = {}
         for t in timings:
