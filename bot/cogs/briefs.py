@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 import re
 import time
-from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, TypeVar
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 import discord
 from discord import app_commands
@@ -26,8 +25,6 @@ if TYPE_CHECKING:
     from bot.client import BriefBot
 
 log = logging.getLogger(__name__)
-
-T = TypeVar("T")
 
 CHOICES = 25  # Discord shows at most 25 autocomplete choices
 CHOICE_CHARS = 100  # and each choice's name and value is at most 100 characters
@@ -91,25 +88,6 @@ def _choices(values: list[str]) -> list[app_commands.Choice[str]]:
         short = value if len(value) <= CHOICE_CHARS else value[: CHOICE_CHARS - 1] + "…"
         out.append(app_commands.Choice(name=short, value=short))
     return out
-
-
-async def deferred(
-    interaction: discord.Interaction[BriefBot], work: Callable[[], T], *, ephemeral: bool = False
-) -> T:
-    """Defer the interaction while ``work`` already runs in a thread; ``work``'s result.
-
-    The answer then waits for the slower of the acknowledgement's round trip and the work, not
-    for one after the other (under load Discord's reply to the acknowledgement is the slow part).
-    The acknowledgement still goes out first: nothing is sent before it, and an error in the
-    work is raised only once the interaction is deferred (so it is answered as a followup).
-    """
-    work_done = asyncio.ensure_future(asyncio.to_thread(work))
-    try:
-        await interaction.response.defer(ephemeral=ephemeral, thinking=True)
-    except BaseException:
-        work_done.cancel()  # the thread finishes; its result is dropped
-        raise
-    return await work_done
 
 
 class Vocabulary:
@@ -222,12 +200,14 @@ class Briefs(commands.Cog):
         # Cheap checks first, so input errors get an ephemeral reply instead of a public one.
         topic = check_topic(topic)
         parse_since(since)
-        library = self.bot.library_for(interaction.guild_id)
-        brief = await deferred(
-            interaction,
-            functools.partial(
-                make_brief, library, topic, k=count, source=source or None, since=since
-            ),
+        await interaction.response.defer(thinking=True)
+        brief = await asyncio.to_thread(
+            make_brief,
+            self.bot.library_for(interaction.guild_id),
+            topic,
+            k=count,
+            source=source or None,
+            since=since,
         )
         await send_pages(interaction, brief_pages(brief))
 
@@ -252,8 +232,9 @@ class Briefs(commands.Cog):
     @app_commands.checks.dynamic_cooldown(_cooldown("sources_cooldown_seconds"))
     async def sources(self, interaction: discord.Interaction[BriefBot], passage: str) -> None:
         passage_id = parse_passage_id(passage)
+        await interaction.response.defer(thinking=True)
         library = self.bot.library_for(interaction.guild_id)
-        view = await deferred(interaction, functools.partial(passage_sources, library, passage_id))
+        view = await asyncio.to_thread(passage_sources, library, passage_id)
         await interaction.followup.send(embeds=sources_embeds(view), allowed_mentions=NO_MENTIONS)
 
     @app_commands.checks.dynamic_cooldown(_cooldown("sources_cooldown_seconds"))
@@ -263,9 +244,9 @@ class Briefs(commands.Cog):
         """The message command: the best-matching passage for any message's text."""
         text = message_text(message)
         interaction.extras["ephemeral_defer"] = True
+        await interaction.response.defer(ephemeral=True, thinking=True)
         library = self.bot.library_for(interaction.guild_id)
-        work = functools.partial(sources_for_text, library, text)
-        view = await deferred(interaction, work, ephemeral=True)
+        view = await asyncio.to_thread(sources_for_text, library, text)
         await interaction.followup.send(
             embeds=sources_embeds(view), ephemeral=True, allowed_mentions=NO_MENTIONS
         )
