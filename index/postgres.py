@@ -149,9 +149,8 @@ def _migration_1(db: PgConnection) -> None:
         CREATE INDEX passages_search ON passages USING gin(search);
         CREATE TABLE vectors (
             passage_id BIGINT PRIMARY KEY, doc_id TEXT COLLATE "C" NOT NULL,
-            embedding vector NOT NULL
+            collection TEXT NOT NULL, embedding vector NOT NULL
         );
-        CREATE INDEX vectors_doc ON vectors(doc_id);
         CREATE TABLE collection_events (
             event_id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, collection TEXT NOT NULL,
             action TEXT NOT NULL, user_id BIGINT, at TEXT NOT NULL,
@@ -308,15 +307,20 @@ class PgStore(Store):
             if not cursor.nextset():
                 break
         cursor.executemany(
-            "INSERT INTO vectors(passage_id, doc_id, embedding) VALUES (%s, %s, %s)",
+            "INSERT INTO vectors(passage_id, doc_id, collection, embedding) VALUES "
+            "(%s, %s, (SELECT collection FROM documents WHERE doc_id = %s), %s)",
             [
-                (pid, p.doc_id, np.ascontiguousarray(p.vector, dtype=np.float32))
+                (pid, p.doc_id, p.doc_id, np.ascontiguousarray(p.vector, dtype=np.float32))
                 for pid, p in zip(ids, passages, strict=True)
             ],
         )
 
     def _delete_document(self, doc_id: str) -> None:
-        self._pg.execute("DELETE FROM vectors WHERE doc_id = ?", [doc_id])
+        self._pg.execute(
+            "DELETE FROM vectors WHERE passage_id IN "
+            "(SELECT passage_id FROM passages WHERE doc_id = ?)",
+            [doc_id],
+        )
         self._pg.execute("DELETE FROM passages WHERE doc_id = ?", [doc_id])
         self._pg.execute("DELETE FROM documents WHERE doc_id = ?", [doc_id])
 
@@ -420,6 +424,7 @@ class PgStore(Store):
         limit: int,
         *,
         ef_search: int = 100,
+        collections: Sequence[str] | None = None,
         documents: Sequence[str] | None = None,
         passages: Sequence[int] | np.ndarray | None = None,
         exact: bool = False,
@@ -427,15 +432,17 @@ class PgStore(Store):
         """(passage_id, inner product) of the ``limit`` passages nearest ``query``, best first.
 
         An HNSW walk (``ef_search`` candidates) over the float16 copies, re-scored exactly;
-        with ``documents``, only their passages: the walk goes on past the others (pgvector's
-        iterative scan) until it has ``limit``; with ``passages``, only those. ``exact``: score
-        the allowed passages one by one instead (few of them: faster than walking past all the
-        others).
+        with ``collections`` or ``documents``, only their passages: the walk goes on past the
+        others (pgvector's iterative scan) until it has ``limit``; with ``passages``, only
+        those. ``exact``: score the allowed passages one by one instead (few of them: faster
+        than walking past all the others).
         """
         vector = np.ascontiguousarray(query, dtype=np.float32)
         dim = len(vector)
         where, params = "", list[Any]()
-        if documents is not None:
+        if collections is not None:
+            where, params = "WHERE collection = ANY(?) ", [list(collections)]
+        elif documents is not None:
             where, params = "WHERE doc_id = ANY(?) ", [list(documents)]
         elif passages is not None:
             where, params = "WHERE passage_id = ANY(?) ", [[int(p) for p in passages]]
@@ -449,6 +456,9 @@ class PgStore(Store):
             else:
                 self._pg.execute(f"SET LOCAL hnsw.ef_search = {max(1, min(int(ef_search), 1000))}")
                 if where:
+                    # The walk, never a scan of every allowed row (there is no other index on
+                    # vectors: a filtered scan could only be sequential).
+                    self._pg.execute("SET LOCAL enable_seqscan = off")
                     self._pg.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")
                     self._pg.execute(f"SET LOCAL hnsw.max_scan_tuples = {ITERATIVE_SCAN_TUPLES}")
                 rows = self._pg.execute(

@@ -334,7 +334,8 @@ class PgVectorIndex:
 
     A filtered search names the allowed documents to the database, which walks on past the
     others (an iterative scan); when few passages are allowed, or the walk comes back short,
-    it scores the allowed passages exactly instead.
+    it scores the allowed passages exactly instead (by passage id: no index on documents
+    competes with the graph for the planner).
     """
 
     EXACT_ROWS = 5_000  # allowed passages up to which an exact scan beats a filtered walk
@@ -342,6 +343,24 @@ class PgVectorIndex:
     def __init__(self, snapshot: VectorSnapshot, store: PgStore, ef_search: int = 100) -> None:
         self._snapshot, self._store, self.ef_search = snapshot, store, ef_search
         self.matrix = snapshot.matrix
+        self._collections: np.ndarray | None = None  # per snapshot document, read when needed
+
+    def _scope(self, mask: np.ndarray, whole: np.ndarray, positions: np.ndarray) -> dict[str, Any]:
+        """The filter as the database should read it: whole collections (a server's scope: a
+        name or two), whole documents (a short list), or single passages."""
+        snap = self._snapshot
+        if not np.array_equal(whole[np.asarray(snap.doc_index)], mask):
+            return {"passages": snap.ids[mask]}
+        if self._collections is None:
+            found = self._store.document_collections()
+            self._collections = np.array([found.get(d, "") for d in snap.doc_ids], dtype=object)
+        names = sorted(set(self._collections[positions].tolist()))
+        in_names = np.zeros(len(whole), dtype=bool)
+        for name in names:
+            in_names |= self._collections == name
+        if np.array_equal(in_names, whole):
+            return {"collections": names}
+        return {"documents": [snap.doc_ids[int(p)] for p in positions]}
 
     def __len__(self) -> int:
         return len(self._snapshot.ids)
@@ -383,20 +402,17 @@ class PgVectorIndex:
         positions = np.unique(doc_index[mask])
         whole = np.zeros(len(snap.doc_ids), dtype=bool)
         whole[positions] = True
-        # Filters keep or drop whole documents: the database is told which (a short list); a
-        # mask of single passages is told passage by passage.
-        scope: dict[str, Any] = (
-            {"documents": [snap.doc_ids[int(p)] for p in positions]}
-            if np.array_equal(whole[doc_index], mask)
-            else {"passages": ids[mask]}
-        )
+        scope = self._scope(mask, whole, positions)
         ef = max(self.ef_search, k)
         if allowed > self.EXACT_ROWS:
             rows, scores = self._rows_of(self._store.nearest(query, k, ef_search=ef, **scope))
             keep = mask[rows]  # a document's passages newer than the snapshot are not in it
             if int(keep.sum()) >= min(k, allowed):
                 return rows[keep], scores[keep]
-        exact = self._store.nearest(query, k, exact=True, **scope)
+        few = allowed <= self.EXACT_ROWS  # else the walk came back short: scan the documents
+        exact = self._store.nearest(
+            query, k, exact=True, **({"passages": ids[mask]} if few else scope)
+        )
         rows, scores = self._rows_of(exact)
         keep = mask[rows]
         return rows[keep], scores[keep]
