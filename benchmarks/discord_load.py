@@ -240,7 +240,10 @@ async def _measure(
     channel = info["channels"]["general"]
     every: dict[str, list[Timing]] = {}
     out: dict[str, Any] = {}
-    async with aiohttp.ClientSession() as session:
+    # A fresh connection per request: node closes idle keep-alive connections after 5 s, and a
+    # request sent on one just closed fails (ServerDisconnectedError).
+    connector = aiohttp.TCPConnector(force_close=True)
+    async with aiohttp.ClientSession(connector=connector) as session:
         await _wait_until_serving(session, control, users[-1], bot)
         for m, (mode, together) in enumerate(MODES.items()):
             timings: list[Timing] = []
