@@ -457,18 +457,32 @@ class Library:
                 [(lexical, cfg.lexical_weight), (dense, cfg.dense_weight)], cfg.fusion
             )
             ranked = top_items(fused, len(fused))
-        passages = self.store.passages([pid for pid, _ in ranked])
+        # Texts of the leading candidates only (twice what is shown, in case some were
+        # re-indexed meanwhile); the rest are read only if those run out.
+        passages = self.store.passages([pid for pid, _ in ranked[: 2 * k]])
+        read_all = len(ranked) <= 2 * k
         lexical_rank = {pid: r for r, pid in enumerate(lexical, start=1)}
         dense_rank = {pid: r for r, pid in enumerate(dense, start=1)}
         hits: list[Hit] = []
+        # Cosines of the shown passages the dense arm did not score, in one read (a store
+        # that keeps vectors elsewhere answers one query, not one per passage).
+        unscored = [pid for pid, _ in ranked[: 2 * k] if pid not in dense]
+        cosines = {
+            pid: c
+            for pid, c in zip(unscored, self._cosines(state, unscored, query_vector), strict=True)
+            if np.isfinite(c)
+        }
         for pid, score in ranked:
+            if pid not in passages and not read_all:
+                passages.update(self.store.passages([p for p, _ in ranked[2 * k :]]))
+                read_all = True
             passage = passages.get(pid)
             if passage is None:  # re-indexed between the two reads: skip, never show stale text
                 continue
             document = state.documents.get(passage.doc_id)
             if document is None:
                 continue
-            similarity = dense.get(pid)
+            similarity = dense.get(pid, cosines.get(pid))
             if similarity is None:
                 similarity = float(np.dot(self.passage_vector(pid), query_vector))
             hits.append(
@@ -533,6 +547,20 @@ class Library:
                 around = sum(lexical.get(int(ids[r]), 0.0) for r in (b, a) if r >= 0)
                 windowed_lexical[pid] = lexical[pid] + w * around
         return windowed_lexical, windowed_dense
+
+    def _cosines(self, state: _State, pids: list[int], query_vector: np.ndarray) -> list[float]:
+        """The query's cosine with each passage in ``pids`` (those in the snapshot; a passage
+        newer than it is left out of the read and looked up one by one by the caller)."""
+        ids = state.snapshot.ids
+        if not pids or len(ids) == 0:
+            return [float("nan")] * len(pids)
+        wanted = np.asarray(pids, dtype=np.int64)
+        rows = np.minimum(np.searchsorted(ids, wanted), len(ids) - 1)
+        known = ids[rows] == wanted
+        out = np.full(len(pids), np.nan)
+        if known.any():
+            out[known] = self._rows(state, rows[known]) @ query_vector
+        return [float(c) for c in out]
 
     @staticmethod
     def _rows(state: _State, rows: np.ndarray) -> np.ndarray:

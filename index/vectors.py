@@ -403,7 +403,10 @@ class PgVectorIndex:
         whole = np.zeros(len(snap.doc_ids), dtype=bool)
         whole[positions] = True
         scope = self._scope(mask, whole, positions)
-        ef = max(self.ef_search, k)
+        # A walk past the others sees fewer allowed candidates: deeper as fewer are allowed
+        # (at a tenth, ef 100 gave recall@10 0.96, 560 gave 0.99+; at 100k real-like).
+        share = allowed / len(mask)
+        ef = min(1000, int(max(self.ef_search, k) / share**0.75))
         if allowed > self.EXACT_ROWS:
             rows, scores = self._rows_of(self._store.nearest(query, k, ef_search=ef, **scope))
             keep = mask[rows]  # a document's passages newer than the snapshot are not in it
