@@ -32,11 +32,13 @@ from typing import Any
 import numpy as np
 
 from index.tempfiles import generation_folders, remove_abandoned, temp_path
-from index.vectors import VectorSnapshot, _RescoredIndex, _top_k
+from index.vectors import NumpyVectorIndex, VectorSnapshot, _RescoredIndex, _top_k
 
 log = logging.getLogger(__name__)
 
 ANN_MIN = 50_000  # passages from which dense search goes through the graph (measured: README)
+# From here a first graph is built in the background (a minute at 100k, ~7 at 1M here).
+BACKGROUND_BUILD_MIN = 200_000
 _FORMAT = 1
 _ADD_ROWS = 65_536  # float32 rows handed to faiss per add: 96 MB at 384 dimensions
 _BLOCK_ROWS = 8_192  # codes widened to float32 per step of a scan: 12 MB
@@ -384,7 +386,9 @@ class DeferredAnnIndex(_RescoredIndex):
     """The graph opened (loaded, brought up to date or built) at the first search.
 
     A library refresh stays a matter of mapping the sidecar, and a process that never searches
-    dense vectors (a digest reads rows, not neighbours) never builds a graph.
+    dense vectors (a digest reads rows, not neighbours) never builds a graph. The first graph of
+    a large index takes minutes (~7 at 1M passages here): it is built in a background thread
+    while searches are answered by the exact scan, so the first user is not the one who waits.
     """
 
     def __init__(
@@ -394,15 +398,53 @@ class DeferredAnnIndex(_RescoredIndex):
         self._snapshot, self._instance, self._params = snapshot, instance, params
         self._lock = threading.Lock()
         self._opened: AnnVectorIndex | None = None
+        self._builder: threading.Thread | None = None
+
+    def _open(self) -> AnnVectorIndex:
+        return open_ann_index(self._snapshot, self._instance, self._params)
 
     def opened(self) -> AnnVectorIndex:
-        """The graph index, opened now if no search has opened it yet."""
+        """The graph index, opened now (or once the background build ends) if not yet open."""
+        builder = self._builder
+        if builder is not None:
+            builder.join()
         with self._lock:
             if self._opened is None:
-                self._opened = open_ann_index(self._snapshot, self._instance, self._params)
+                self._opened = self._open()
             return self._opened
+
+    def _ready(self) -> AnnVectorIndex | None:
+        """The graph if it is open or quick to open; None while a first graph is being built."""
+        with self._lock:
+            if self._opened is not None:
+                return self._opened
+            root = Path(getattr(self.matrix, "filename", "")).parent.parent
+            if len(self._snapshot.ids) < BACKGROUND_BUILD_MIN or generation_folders(root, "ann-g"):
+                self._opened = self._open()  # small, or a graph to load and bring up to date
+                return self._opened
+            if self._builder is None:
+                log.info(
+                    "building the first ANN graph (%d passages) in the background; "
+                    "searches scan exactly meanwhile",
+                    len(self._snapshot.ids),
+                )
+                self._builder = threading.Thread(target=self._build, name="ann-build", daemon=True)
+                self._builder.start()
+            return None
+
+    def _build(self) -> None:
+        try:
+            graph = self._open()
+        except Exception:
+            log.exception("the background ANN build failed; searches stay exact")
+            return
+        with self._lock:
+            self._opened = graph
 
     def search(
         self, query: np.ndarray, k: int, mask: np.ndarray | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
-        return self.opened().search(query, k, mask)
+        graph = self._ready()
+        if graph is None:
+            return NumpyVectorIndex(self.matrix).search(query, k, mask)
+        return graph.search(query, k, mask)

@@ -268,3 +268,34 @@ def test_library_dense_search_through_the_graph_honours_filters(
         "passage", k=10, query_vector=vector, filters=SearchFilters(doc_ids=wanted)
     )
     assert hits and {h.passage.doc_id for h in hits} <= wanted
+
+
+def test_the_first_graph_of_a_large_index_is_built_while_searches_scan_exactly(
+    store: Store, builds: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    monkeypatch.setattr(ann, "BACKGROUND_BUILD_MIN", 0)
+    started, release = threading.Event(), threading.Event()
+    real = ann.build_graph
+
+    def held(matrix, ids, params=ann.DEFAULT_PARAMS):  # a build that takes as long as we say
+        started.set()
+        release.wait(30)
+        return real(matrix, ids, params)
+
+    monkeypatch.setattr(ann, "build_graph", held)
+    snapshot = load_vectors(store, DIM, sidecar_min=0)
+    deferred = make_vector_index(snapshot, "ann")
+    assert isinstance(deferred, DeferredAnnIndex)
+    exact = NumpyVectorIndex(np.asarray(snapshot.matrix))
+    query = _clustered(200, 9)[0]
+    rows, scores = deferred.search(query, 10)  # answered at once, while the graph is built
+    assert started.wait(10)
+    want_rows, want_scores = exact.search(query, 10)
+    np.testing.assert_array_equal(rows, want_rows)
+    np.testing.assert_allclose(scores, want_scores, rtol=1e-6)
+    release.set()
+    graph = deferred.opened()  # waits for the build, then every search walks the graph
+    assert isinstance(graph, AnnVectorIndex)
+    assert len(set(deferred.search(query, 10)[0].tolist()) & set(want_rows.tolist())) >= 9
