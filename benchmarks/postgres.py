@@ -323,8 +323,17 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     sys.path.insert(0, str(ROOT))  # tests.pg_server: the local server the tests use too
     result = run(args.passages, args.workdir)
+    # One file for every size run: each run replaces its own size's entry.
+    runs: dict[str, Any] = {}
+    if args.out.exists():
+        runs = json.loads(args.out.read_text(encoding="utf-8")).get("runs", {})
+    runs[str(args.passages)] = result
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    document = {
+        "benchmark": "postgres",
+        "runs": dict(sorted(runs.items(), key=lambda i: int(i[0]))),
+    }
+    args.out.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
     print(json.dumps(result, indent=2))
     return 0
 

@@ -73,16 +73,21 @@ def test_a_filtered_dense_search_returns_only_allowed_rows_at_full_recall(pg_url
     store = PgStore(pg_url)
     fill(store, vectors, docs=30)
     snapshot = load_vectors(store, DIM)
-    mask = np.zeros(len(vectors), dtype=bool)
-    mask[::7] = True  # a scattered eighth of the passages
-    for exact_rows in (PgVectorIndex.EXACT_ROWS, 0):  # the exact scan, then the filtered walk
-        index = PgVectorIndex(snapshot, store)
-        index.EXACT_ROWS = exact_rows
-        for query in unit(rng, 10):
-            rows, _ = index.search(query, 10, mask)
-            assert len(rows) == 10 and mask[rows].all()
-            expected = exact(vectors, query, 10, np.flatnonzero(mask))
-            assert len(set(rows) & set(expected)) >= 9
+    doc_index = np.asarray(snapshot.doc_index)
+    masks = {
+        "scattered passages": np.arange(3000) % 7 == 0,
+        "a few documents": doc_index < 4,  # named to the database
+        "most documents": doc_index < 20,  # one wider unfiltered walk
+    }
+    for name, mask in masks.items():
+        for exact_rows in (PgVectorIndex.EXACT_ROWS, 0):  # an exact scan, then a walk
+            index = PgVectorIndex(snapshot, store)
+            index.EXACT_ROWS = exact_rows
+            for query in unit(rng, 10):
+                rows, _ = index.search(query, 10, mask)
+                assert len(rows) == 10 and mask[rows].all(), name
+                expected = exact(vectors, query, 10, np.flatnonzero(mask))
+                assert len(set(rows) & set(expected)) >= 9, name
 
 
 def test_the_dense_query_can_walk_the_hnsw_index(pg_url: str) -> None:
