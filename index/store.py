@@ -736,11 +736,12 @@ class Store:
                 value = self.meta("instance_id")
             return str(value)
 
-    def passage_documents(self) -> list[tuple[int, str]]:
-        """(passage_id, doc_id) of every passage, by passage id."""
+    def passage_documents(self, after: int | None = None) -> list[tuple[int, str]]:
+        """(passage_id, doc_id) of every passage (with ids above ``after``), by passage id."""
         with self._lock:
             return self.db.execute(
-                "SELECT passage_id, doc_id FROM passages ORDER BY passage_id"
+                "SELECT passage_id, doc_id FROM passages WHERE passage_id > ? ORDER BY passage_id",
+                [-1 if after is None else after],
             ).fetchall()
 
     def all_vectors(self) -> Iterator[bytes]:

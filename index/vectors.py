@@ -547,12 +547,7 @@ def load_vectors(
     PostgreSQL keeps its vectors: the snapshot's matrix reads them from there (StoredMatrix).
     """
     if store.backend == "postgres":
-        with store.read_snapshot():
-            generation = store.generation()
-            ids, doc_index, doc_ids = _document_positions(store.passage_documents())
-        # Duck-typed as a matrix (shape, rows by index, @): what the snapshot's users ask of it.
-        stored: Any = StoredMatrix(store, ids, dim)  # type: ignore[arg-type]
-        return VectorSnapshot(generation, ids, doc_index, tuple(doc_ids), stored)
+        return _stored_snapshot(store, dim, previous)
     root = sidecar_path(store.path, ".vectors")
     generation = store.generation()
     if root is not None:
@@ -608,6 +603,47 @@ def load_vectors(
     if target is None or root is None:
         return snapshot
     return _publish_sidecar(root, target, snapshot, dim, store.instance_id())
+
+
+def _stored_snapshot(store: Store, dim: int, previous: VectorSnapshot | None) -> VectorSnapshot:
+    """A PostgreSQL index's snapshot: passage ids and documents, the vectors left in the database.
+
+    A change that only added passages (their ids are above every older one: writes are
+    serialised, identities only grow) reads just those; one that removed any reads all ids.
+    """
+    with store.read_snapshot():
+        generation = store.generation()
+        if previous is not None and isinstance(previous.matrix, StoredMatrix) and len(previous.ids):
+            if previous.generation == generation:
+                return previous
+            added = store.passage_documents(after=int(previous.ids[-1]))
+            if len(previous.ids) + len(added) == store.passage_count():
+                doc_ids = list(previous.doc_ids)
+                position = {d: i for i, d in enumerate(doc_ids)}
+                more = np.empty(len(added), np.int32)
+                for i, (_, doc_id) in enumerate(added):
+                    if doc_id not in position:
+                        position[doc_id] = len(doc_ids)
+                        doc_ids.append(doc_id)
+                    more[i] = position[doc_id]
+                ids = np.concatenate([previous.ids, np.array([r[0] for r in added], np.int64)])
+                doc_index = np.concatenate([np.asarray(previous.doc_index), more])
+                return _stored(store, generation, ids, doc_index, doc_ids, dim)
+        ids, doc_index, doc_ids = _document_positions(store.passage_documents())
+    return _stored(store, generation, ids, doc_index, doc_ids, dim)
+
+
+def _stored(
+    store: Store,
+    generation: int,
+    ids: np.ndarray,
+    doc_index: np.ndarray,
+    doc_ids: list[str],
+    dim: int,
+) -> VectorSnapshot:
+    # Duck-typed as a matrix (shape, rows by index, @): what the snapshot's users ask of it.
+    stored: Any = StoredMatrix(store, ids, dim)  # type: ignore[arg-type]
+    return VectorSnapshot(generation, ids, doc_index, tuple(doc_ids), stored)
 
 
 def _read_sidecar(folder: Path, generation: int, dim: int, instance: str) -> VectorSnapshot | None:

@@ -282,3 +282,29 @@ def test_the_cli_indexes_and_briefs_from_the_database_named_in_the_environment(
         document = store.document(quote["doc_id"])
         assert document is not None
         assert document.text[quote["start"] : quote["end"]] == quote["quote"]
+
+
+def test_a_snapshot_after_additions_reads_only_the_new_passages_and_after_removals_all(
+    pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = PgStore(pg_url)
+    write_articles(store, ARTICLES)
+    first = load_vectors(store, FakeEmbedder().dim)
+    write_articles(store, {"rail": ("Rail", "A new rail bridge links Russia and China.")})
+    reads: list[int | None] = []
+    real = store.passage_documents
+
+    def counted(after: int | None = None):
+        reads.append(after)
+        return real(after)
+
+    monkeypatch.setattr(store, "passage_documents", counted)
+    second = load_vectors(store, FakeEmbedder().dim, first)
+    assert reads == [int(first.ids[-1])]  # only what came after
+    assert second.ids.tolist() == store.passage_ids().tolist()
+    assert [second.doc_ids[i] for i in second.doc_index] == [d for _, d in real()]
+    store.delete_documents(["grain"])
+    third = load_vectors(store, FakeEmbedder().dim, second)
+    assert reads[-1] is None  # a removal: every id read again
+    assert third.ids.tolist() == store.passage_ids().tolist()
+    assert "grain" not in [third.doc_ids[i] for i in third.doc_index]
