@@ -6,7 +6,6 @@ All are dynamic items (their state is in the custom id), registered with the bot
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
 import secrets
@@ -18,6 +17,7 @@ import discord
 
 from bot.embeds import Page, sources_embeds
 from bot.errors import NOT_YOURS, PAGES_EXPIRED, report_error
+from bot.work import in_background
 from briefings.sources import passage_sources
 
 if TYPE_CHECKING:
@@ -35,7 +35,7 @@ async def send_sources(interaction: discord.Interaction[BriefBot], passage_id: i
     interaction.extras["ephemeral_defer"] = True
     await interaction.response.defer(ephemeral=True, thinking=True)
     library = interaction.client.library_for(interaction.guild_id)
-    view = await asyncio.to_thread(passage_sources, library, passage_id)
+    view = await in_background(passage_sources, library, passage_id)
     await interaction.followup.send(
         embeds=sources_embeds(view), ephemeral=True, allowed_mentions=NO_MENTIONS
     )

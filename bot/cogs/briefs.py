@@ -15,6 +15,7 @@ from discord.ext import commands
 
 from bot.embeds import brief_pages, sources_embeds
 from bot.views import NO_MENTIONS, send_pages
+from bot.work import in_background
 from briefings.brief import check_topic, make_brief, parse_since
 from briefings.sources import passage_sources, sources_for_text
 from briefings.themes import label_phrases
@@ -131,7 +132,7 @@ class Vocabulary:
 
         async def rebuild() -> None:
             try:
-                await asyncio.to_thread(self.build, library)
+                await in_background(self.build, library)
             except Exception:
                 log.exception("could not rebuild the autocomplete vocabulary")
             finally:
@@ -154,7 +155,7 @@ class Briefs(commands.Cog):
     async def cog_load(self) -> None:
         # The shared collection's vocabulary, built before going online (also outside servers).
         shared = self.vocabularies[None] = Vocabulary()
-        await asyncio.to_thread(shared.build, self.bot.library_for(None))
+        await in_background(shared.build, self.bot.library_for(None))
         self.bot.tree.add_command(self.sources_menu)
 
     async def vocabulary(self, guild_id: int | None) -> Vocabulary:
@@ -201,7 +202,7 @@ class Briefs(commands.Cog):
         topic = check_topic(topic)
         parse_since(since)
         await interaction.response.defer(thinking=True)
-        brief = await asyncio.to_thread(
+        brief = await in_background(
             make_brief,
             self.bot.library_for(interaction.guild_id),
             topic,
@@ -234,7 +235,7 @@ class Briefs(commands.Cog):
         passage_id = parse_passage_id(passage)
         await interaction.response.defer(thinking=True)
         library = self.bot.library_for(interaction.guild_id)
-        view = await asyncio.to_thread(passage_sources, library, passage_id)
+        view = await in_background(passage_sources, library, passage_id)
         await interaction.followup.send(embeds=sources_embeds(view), allowed_mentions=NO_MENTIONS)
 
     @app_commands.checks.dynamic_cooldown(_cooldown("sources_cooldown_seconds"))
@@ -246,7 +247,7 @@ class Briefs(commands.Cog):
         interaction.extras["ephemeral_defer"] = True
         await interaction.response.defer(ephemeral=True, thinking=True)
         library = self.bot.library_for(interaction.guild_id)
-        view = await asyncio.to_thread(sources_for_text, library, text)
+        view = await in_background(sources_for_text, library, text)
         await interaction.followup.send(
             embeds=sources_embeds(view), ephemeral=True, allowed_mentions=NO_MENTIONS
         )

@@ -21,6 +21,7 @@ from bot.corpus_embeds import added_message, history_embed, info_embed
 from bot.embeds import clip, corpus_pages, help_embed
 from bot.errors import Refused, user_message
 from bot.views import NO_MENTIONS, send_pages
+from bot.work import in_background
 from briefings.brief import parse_since
 from briefings.corpus import corpus_entry, corpus_overview
 from index.collections import (
@@ -118,7 +119,7 @@ class Corpus(commands.Cog):
         parse_since(since)
         await interaction.response.defer(thinking=True)
         library = self.bot.library_for(interaction.guild_id)
-        overview = await asyncio.to_thread(corpus_overview, library, source=source, since=since)
+        overview = await in_background(corpus_overview, library, source=source, since=since)
         await send_pages(interaction, corpus_pages(overview))
 
     @corpus.command(name="info", description="One document: metadata, size, who added it")
@@ -344,7 +345,7 @@ class Corpus(commands.Cog):
                 store.close()
 
         async with self._lock(collection):
-            task = asyncio.ensure_future(asyncio.to_thread(work))
+            task = asyncio.ensure_future(in_background(work))
             shown = f"Reading {clip(name, 100)}"
             while True:
                 next_stage = asyncio.ensure_future(stages.get())
