@@ -14,7 +14,7 @@ from typing import Any
 import pytest_asyncio
 from aiohttp import web
 
-from tests.conftest import SEEDS
+from tests.conftest import SEEDS, build_index
 from tests.discord_fixtures import test_settings
 from tests.helpers import ALICE, EPHEMERAL, GUILD_ID, dispatch, interaction_payload
 
@@ -46,14 +46,18 @@ async def cdn() -> AsyncIterator[str]:
 
 
 @pytest_asyncio.fixture
-async def bot(fake_discord, seeds_db, tmp_path) -> AsyncIterator[Any]:
+async def bot(fake_discord, seeds_db, tmp_path, index_location) -> AsyncIterator[Any]:
+    """The bot over the seeds' index, on each backend."""
     from bot.client import create_bot
     from index.embedding import FakeEmbedder
     from index.library import Library
 
-    db = tmp_path / "index.db"
-    with sqlite3.connect(seeds_db) as source, sqlite3.connect(db) as copy:
-        source.backup(copy)
+    db = index_location
+    if db.startswith("postgresql://"):
+        build_index(db, [SEEDS], FakeEmbedder())
+    else:
+        with sqlite3.connect(seeds_db) as source, sqlite3.connect(db) as copy:
+            source.backup(copy)
     settings = test_settings(
         scheduler_db=str(tmp_path / "scheduler.db"),
         corpus_data_dir=str(tmp_path / "data"),
