@@ -26,6 +26,8 @@ from psycopg.rows import dict_row
 
 from bot.digest_store import SCHEMA_VERSION, DigestStore, LedgerEntry, Rows, Sql
 from index.errors import IncompatibleIndex
+from index.postgres import connect as connect_autocommit
+from index.postgres import pyformat
 
 log = logging.getLogger(__name__)
 
@@ -77,11 +79,6 @@ _MIGRATIONS = (
 assert len(_MIGRATIONS) == SCHEMA_VERSION, "a digest store migration is missing on one backend"
 
 
-def to_pyformat(sql: str) -> str:
-    """The store's ``?`` placeholders as psycopg's ``%s`` (a literal ``%`` doubled first)."""
-    return sql.replace("%", "%%").replace("?", "%s")
-
-
 class PgSql:
     """A psycopg connection that takes the store's SQL (``?`` placeholders)."""
 
@@ -91,23 +88,12 @@ class PgSql:
     def execute(self, sql: str, parameters: Sequence[Any] = (), /) -> Rows:
         if not parameters:
             return self.conn.execute(sql)  # type: ignore[arg-type]  # our own constant SQL
-        return self.conn.execute(to_pyformat(sql), parameters)  # type: ignore[arg-type]
+        return self.conn.execute(pyformat(sql), parameters)  # type: ignore[arg-type]
 
 
 def connect(url: str) -> psycopg.Connection[Any]:
-    """An autocommit connection whose rows read by column name; over TCP, a dead peer is
-    noticed within seconds (keepalives), not after the kernel's two hours."""
-    return psycopg.connect(
-        url,
-        autocommit=True,
-        row_factory=dict_row,
-        connect_timeout=10,
-        keepalives=1,
-        keepalives_idle=10,
-        keepalives_interval=5,
-        keepalives_count=3,
-        application_name="briefbot",
-    )
+    """An autocommit connection whose rows read by column name (index.postgres.connect)."""
+    return connect_autocommit(url, row_factory=dict_row)  # type: ignore[no-any-return]
 
 
 def migrate(conn: psycopg.Connection[Any], *, name: str) -> int:

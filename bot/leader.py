@@ -29,6 +29,7 @@ from typing import IO, Any, Protocol
 
 import psycopg
 
+from index.postgres import connect
 from index.store import is_postgres_url
 
 log = logging.getLogger(__name__)
@@ -63,15 +64,12 @@ class AdvisoryLock:
 
     def _connection(self) -> psycopg.Connection[Any]:
         if self._conn is None or self._conn.closed or self._conn.broken:
-            self._conn = psycopg.connect(
+            # Keepalives tighter than the stores': a lost leader must be noticed quickly.
+            self._conn = connect(
                 self.url,
-                autocommit=True,
-                connect_timeout=10,
-                keepalives=1,
+                application_name="briefbot leader",
                 keepalives_idle=5,
                 keepalives_interval=2,
-                keepalives_count=3,
-                application_name="briefbot leader",
             )
         return self._conn
 

@@ -55,8 +55,27 @@ def masked(url: str) -> str:
     return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
 
 
+def connect(url: str, *, application_name: str = "briefbot", **options: Any) -> Any:
+    """An autocommit psycopg connection (transactions are explicit); over TCP a dead peer is
+    noticed within seconds (keepalives), not after the kernel's two hours. ``options`` go to
+    ``psycopg.connect`` (a row factory, other keepalive times)."""
+    import psycopg
+
+    settings: dict[str, Any] = {
+        "autocommit": True,
+        "connect_timeout": 10,
+        "keepalives": 1,
+        "keepalives_idle": 10,
+        "keepalives_interval": 5,
+        "keepalives_count": 3,
+        "application_name": application_name,
+        **options,
+    }
+    return psycopg.connect(url, **settings)
+
+
 @lru_cache(maxsize=512)
-def _placeholders(sql: str) -> str:
+def pyformat(sql: str) -> str:
     """SQLite-style ``?`` placeholders as psycopg's ``%s`` (and a literal ``%`` as ``%%``),
     leaving quoted strings and identifiers alone."""
     out: list[str] = []
@@ -85,7 +104,7 @@ class PgConnection:
         import psycopg
 
         try:
-            self.conn = psycopg.connect(url, autocommit=True)
+            self.conn = connect(url)
         except psycopg.OperationalError as exc:
             raise IndexMissing(f"cannot reach the database {masked(url)}: {exc}") from exc
         self.conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
@@ -100,7 +119,7 @@ class PgConnection:
         binary form (vectors come as 4 bytes a value, not as text to parse)."""
         if not params:  # psycopg reads no placeholders then: the SQL goes as it is
             return self.conn.execute(sql, binary=binary)
-        return self.conn.execute(_placeholders(sql), list(params), binary=binary)
+        return self.conn.execute(pyformat(sql), list(params), binary=binary)
 
     @contextmanager
     def transaction(self) -> Iterator[PgConnection]:

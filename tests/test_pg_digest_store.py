@@ -16,9 +16,10 @@ import psycopg
 import pytest
 
 from bot.digest_store import Claim, DigestStore, open_digest_store
-from bot.digest_store_pg import PgDigestStore, to_pyformat
+from bot.digest_store_pg import PgDigestStore
 from bot.scheduling import DigestRunner, marker_for
 from index.errors import IncompatibleIndex
+from index.postgres import pyformat as to_pyformat
 from tests.test_scheduling import MONDAY, PERIOD, MemoryChannel, subscribe
 
 pytestmark = pytest.mark.postgres
