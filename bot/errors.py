@@ -99,8 +99,28 @@ def _where(interaction: discord.Interaction) -> str:
     return f"{command} (interaction {interaction.id}, user {interaction.user.id})"
 
 
+# Discord's answer when an interaction's token is dead: not acknowledged within 3 s (10062),
+# or a followup after the token's 15 minutes (10015, an unknown webhook).
+EXPIRED_INTERACTION_CODES = frozenset({10062, 10015})
+
+
+def expired(error: BaseException) -> bool:
+    """Whether ``error`` says the interaction can no longer be answered at all."""
+    original = getattr(error, "original", error)
+    return isinstance(original, discord.NotFound) and original.code in EXPIRED_INTERACTION_CODES
+
+
 async def report_error(interaction: discord.Interaction, error: BaseException) -> None:
     """Answer the user briefly and ephemerally; the log gets the detail."""
+    if expired(error):
+        # Nothing can reach the user through this interaction any more (Discord has shown
+        # "This interaction failed"); a bug only if it keeps happening, so a warning.
+        log.warning(
+            "%s expired before it was answered (Discord: %s)",
+            _where(interaction),
+            getattr(error, "original", error),
+        )
+        return
     message = user_message(error)
     if message is None:
         original = getattr(error, "original", error)

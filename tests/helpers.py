@@ -201,3 +201,18 @@ def assert_no_mentions(body: dict[str, Any]) -> None:
     mentions = body["allowed_mentions"]
     assert mentions["parse"] == []
     assert not mentions.get("users") and not mentions.get("roles")
+
+
+# ------------------------------------------------------------------ the clock --
+class InstantAsyncio:
+    """``asyncio`` as discord.http sees it, but its sleeps are recorded and return at once."""
+
+    def __init__(self) -> None:
+        self.slept: list[float] = []
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(asyncio, name)
+
+    async def sleep(self, delay: float, result: Any = None) -> Any:
+        self.slept.append(delay)
+        return await asyncio.sleep(0, result)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -19,6 +18,7 @@ from tests.helpers import (
     CHANNEL_ID,
     EPHEMERAL,
     GUILD_ID,
+    InstantAsyncio,
     assert_message_within_limits,
     autocomplete,
     dispatch,
@@ -257,20 +257,6 @@ async def test_missing_permission_pauses_too(digest_bot, fake_discord):
     sub = subscribe_direct(digest_bot)
     assert await cog.runner.deliver(sub, PERIOD) == "paused"
     assert "permission" in cog.store.subscription(sub.id).paused_reason
-
-
-class InstantAsyncio:
-    """``asyncio`` as discord.http sees it, but its sleeps are recorded and return at once."""
-
-    def __init__(self) -> None:
-        self.slept: list[float] = []
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(asyncio, name)
-
-    async def sleep(self, delay: float, result: Any = None) -> Any:
-        self.slept.append(delay)
-        return await asyncio.sleep(0, result)
 
 
 @pytest.fixture
