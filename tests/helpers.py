@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
+from collections.abc import AsyncIterator
 from typing import Any
 
 import discord
@@ -216,3 +218,25 @@ class InstantAsyncio:
     async def sleep(self, delay: float, result: Any = None) -> Any:
         self.slept.append(delay)
         return await asyncio.sleep(0, result)
+
+
+# -------------------------------------------------------------- a web server --
+@contextlib.asynccontextmanager
+async def serving(path: str, text: str) -> AsyncIterator[str]:
+    """A local web server answering ``path`` with ``text`` (Discord's CDN, a news site): its
+    base URL while the block runs."""
+    from aiohttp import web
+
+    async def reading(_: web.Request) -> web.Response:
+        return web.Response(text=text)
+
+    app = web.Application()
+    app.router.add_get(path, reading)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    try:
+        yield f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"  # type: ignore[union-attr]
+    finally:
+        await runner.cleanup()

@@ -12,11 +12,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest_asyncio
-from aiohttp import web
 
 from tests.conftest import SEEDS, build_index
 from tests.discord_fixtures import test_settings
-from tests.helpers import ALICE, EPHEMERAL, GUILD_ID, dispatch, interaction_payload
+from tests.helpers import ALICE, EPHEMERAL, GUILD_ID, dispatch, interaction_payload, serving
 
 DEFERRED = 5
 READING = (
@@ -32,17 +31,9 @@ EDITORS = 710000000000000001  # a role id
 
 @pytest_asyncio.fixture
 async def cdn() -> AsyncIterator[str]:
-    async def reading(_: web.Request) -> web.Response:
-        return web.Response(text=READING)
-
-    app = web.Application()
-    app.router.add_get("/severn.md", reading)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    yield f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"  # type: ignore[union-attr]
-    await runner.cleanup()
+    """Serves the reading an attachment points at, as Discord's CDN would."""
+    async with serving("/severn.md", READING) as base:
+        yield base
 
 
 @pytest_asyncio.fixture

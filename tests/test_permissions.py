@@ -19,7 +19,6 @@ from typing import Any
 import discord
 import pytest
 import pytest_asyncio
-from aiohttp import web
 
 from tests.conftest import ROOT, SEEDS
 from tests.discord_fixtures import FakeDiscord, test_settings
@@ -31,6 +30,7 @@ from tests.helpers import (
     interaction_payload,
     message_command,
     message_payload,
+    serving,
     slash,
 )
 
@@ -102,18 +102,8 @@ ROWS = permission_table()
 @pytest_asyncio.fixture
 async def cdn() -> AsyncIterator[str]:
     """Serves the reading an attachment points at, as Discord's CDN would."""
-
-    async def reading(_: web.Request) -> web.Response:
-        return web.Response(text=READING)
-
-    app = web.Application()
-    app.router.add_get("/severn.md", reading)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    yield f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"  # type: ignore[union-attr]
-    await runner.cleanup()
+    async with serving("/severn.md", READING) as base:
+        yield base
 
 
 @pytest.fixture(scope="module")
