@@ -11,7 +11,8 @@
 - **hostile files**: each file of ``benchmarks.hostile`` at full size, indexed beside a good
   file in its own process: wall time, peak RSS, the skip message, whether the good file was
   indexed.
-- **fuzz**: ``tests/test_fuzz.py`` with ``BRIEFBOT_FUZZ_EXAMPLES`` cases per input.
+- **fuzz**: ``tests/test_fuzz.py`` and ``tests/test_fuzz_corpus_add.py`` (``/corpus add``
+  links and file names) with ``BRIEFBOT_FUZZ_EXAMPLES`` cases per input.
 - **load**: bursts of 50 concurrent ``/brief`` (and 20 autocomplete) interactions from distinct
   users against ``briefbot run`` on the local Discord (``benchmarks.discord_load``), bot and
   twin on this machine's cores: acknowledgement, answer and autocomplete p50/p95 as the twin
@@ -43,6 +44,7 @@ from benchmarks import hostile
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = Path(__file__).parent / "results" / "reliability.json"
 FUZZ_EXAMPLES = 1000
+FUZZ_TESTS = ("tests/test_fuzz.py", "tests/test_fuzz_corpus_add.py")
 LOAD_TARGETS = {
     "concurrent": 50,
     "ack_p95_ms": 500,
@@ -300,7 +302,7 @@ def fuzz(examples: int) -> dict[str, Any]:
     """The fuzz tests at ``examples`` cases per input."""
     started = time.monotonic()
     proc = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/test_fuzz.py"],
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *FUZZ_TESTS],
         env={**os.environ, "BRIEFBOT_FUZZ_EXAMPLES": str(examples), "PYTHONPATH": str(ROOT)},
         capture_output=True, text=True, cwd=ROOT,
     )  # fmt: skip
