@@ -375,9 +375,15 @@ async def bot(bot_factory: Any, fake_discord: FakeDiscord) -> Any:
 
 @contextlib.asynccontextmanager
 async def bot_on_twin(
-    twin_info: dict[str, Any], library: Any, scheduler_db: Path, **overrides: Any
+    twin_info: dict[str, Any],
+    library: Any,
+    scheduler_db: Path,
+    *,
+    reconnect: bool = False,
+    **overrides: Any,
 ) -> AsyncIterator[Any]:
-    """The real bot, pointed at the twin by its own settings, online with commands synced."""
+    """The real bot, pointed at the twin by its own settings, online with commands synced
+    (``reconnect``: as in production, it reconnects when the gateway drops it)."""
     from bot.client import create_bot, point_at_discord
 
     settings = test_settings(
@@ -390,7 +396,7 @@ async def bot_on_twin(
     point_at_discord(settings)
     bot = create_bot(settings, library)
     await bot.login(twin_info["botToken"])  # setup_hook: cogs, error handler, tree.sync()
-    task = asyncio.create_task(bot.connect(reconnect=False))
+    task = asyncio.create_task(bot.connect(reconnect=reconnect))
     try:
         await asyncio.wait_for(bot.wait_until_ready(), 15)
         yield bot
