@@ -70,14 +70,19 @@ async def test_each_bot_process_sees_only_the_guild_of_its_own_shard(two_shards)
         assert [g.id for g in bot.guilds] == [guild]
 
 
-async def test_brief_in_each_guild_is_answered_by_that_guilds_shard_only(sharded_twin, two_shards):
-    channels = sharded_twin["channels"]
+async def brief_in_each_guild(twin_info: dict[str, Any]) -> None:
+    """A /brief in each guild's channel; each must be answered."""
+    channels = twin_info["channels"]
     async with aiohttp.ClientSession() as session:
-        twin = Twin(sharded_twin, session)
+        twin = Twin(twin_info, session)
         for name in ("a-general", "b-general"):
             interaction = await twin.interact(2, BRIEF, channelId=channels[name])
-            answer = await twin.response(interaction, within=20)
-            assert answer["delivered"]
+            answer = await twin.response(interaction, within=30)
+            assert answer["delivered"], name
+
+
+async def test_brief_in_each_guild_is_answered_by_that_guilds_shard_only(sharded_twin, two_shards):
+    await brief_in_each_guild(sharded_twin)
     for guild, (_, asked) in two_shards.items():
         assert asked == [guild]  # its own guild's /brief, and never the other's
 
@@ -131,13 +136,7 @@ async def test_two_bot_processes_on_one_database_run_a_shard_each_and_one_leads(
         async with asyncio.timeout(60):
             await asyncio.gather(*(read_until(i, "online as") for i in (0, 1)))
         assert all("in 1 guild(s)" in log for log in logs), logs
-        channels = sharded_twin["channels"]
-        async with aiohttp.ClientSession() as session:
-            twin = Twin(sharded_twin, session)
-            for name in ("a-general", "b-general"):
-                interaction = await twin.interact(2, BRIEF, channelId=channels[name])
-                answer = await twin.response(interaction, within=30)
-                assert answer["delivered"]
+        await brief_in_each_guild(sharded_twin)
         async with asyncio.timeout(20):  # the leader election settles within its poll
             while sum("this process leads" in log for log in logs) < 1:
                 await asyncio.sleep(0.5)
