@@ -13,9 +13,10 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -76,13 +77,17 @@ class World:
 
 
 @contextmanager
-def world(shared_visible: bool) -> Iterator[World]:
+def world(shared_visible: bool, server: Any = None) -> Iterator[World]:
+    """A fresh index (a SQLite file, or a new database on ``server``) holding the shared text."""
     embedder = FakeEmbedder()
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, ExitStack() as stack:
         folder = Path(tmp)
         (folder / "shared").mkdir()
         (folder / "shared" / "rates.txt").write_text(SHARED_TEXT, encoding="utf-8")
-        store = open_store(str(folder / "index.db"))
+        location = (
+            str(folder / "index.db") if server is None else stack.enter_context(server.database())
+        )
+        store = open_store(location)
         try:
             Indexer(store, embedder).run([folder / "shared"])
             library = Library(store, embedder)
@@ -170,16 +175,23 @@ STEPS = st.lists(
 )
 
 
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def server(request: pytest.FixtureRequest) -> Any:
+    """None for SQLite files, else the session's PostgreSQL (a database per example)."""
+    return None if request.param == "sqlite" else request.getfixturevalue("pg_server")
+
+
 @settings(
     max_examples=EXAMPLES,
     deadline=None,
-    suppress_health_check=[HealthCheck.too_slow],
+    # ``server`` is the same for every example: each makes its own database on it.
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
 @given(steps=STEPS, shared_visible=st.booleans())
 def test_no_server_ever_sees_another_servers_readings(
-    steps: list[tuple[str, int, int]], shared_visible: bool
+    server: Any, steps: list[tuple[str, int, int]], shared_visible: bool
 ) -> None:
-    with world(shared_visible) as w:
+    with world(shared_visible, server) as w:
         check(w)
         for step in steps:
             apply(w, step)
