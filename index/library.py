@@ -190,11 +190,7 @@ class _Allowed:
     def passages(self, snapshot: VectorSnapshot, passage_ids: np.ndarray) -> np.ndarray:
         """One flag per passage id: in the snapshot, and of an allowed document (no SQL: a
         filtered lexical arm checks up to ten times its depth in candidates)."""
-        ids = snapshot.ids
-        if len(ids) == 0:
-            return np.zeros(len(passage_ids), dtype=bool)
-        rows = np.minimum(np.searchsorted(ids, passage_ids), len(ids) - 1)
-        keep = ids[rows] == passage_ids
+        rows, keep = snapshot.rows_of(passage_ids)
         keep[keep] = self.ok[np.asarray(snapshot.doc_index)[rows[keep]]]
         return keep
 
@@ -551,12 +547,7 @@ class Library:
     def _cosines(self, state: _State, pids: list[int], query_vector: np.ndarray) -> list[float]:
         """The query's cosine with each passage in ``pids`` (those in the snapshot; a passage
         newer than it is left out of the read and looked up one by one by the caller)."""
-        ids = state.snapshot.ids
-        if not pids or len(ids) == 0:
-            return [float("nan")] * len(pids)
-        wanted = np.asarray(pids, dtype=np.int64)
-        rows = np.minimum(np.searchsorted(ids, wanted), len(ids) - 1)
-        known = ids[rows] == wanted
+        rows, known = state.snapshot.rows_of(np.asarray(pids, dtype=np.int64))
         out = np.full(len(pids), np.nan)
         if known.any():
             out[known] = self._rows(state, rows[known]) @ query_vector

@@ -30,7 +30,7 @@ import numpy as np
 from index.errors import IndexMissing, InputError
 from index.models import SHARED
 from index.sqlite import migrate
-from index.store import NewPassage, Store, id_batches
+from index.store import NewPassage, Store
 
 log = logging.getLogger(__name__)
 
@@ -366,19 +366,6 @@ class PgStore(Store):
                     found[(doc_id, text)] = _array(vector)
         return found
 
-    def all_vectors(self) -> Iterator[bytes]:
-        # A server-side cursor: a million vectors are streamed, not fetched at once.
-        with self._lock, self._pg.conn.transaction():
-            cursor = self._pg.conn.cursor(name="all_vectors", binary=True)
-            cursor.itersize = 20_000
-            cursor.execute(
-                "SELECT v.embedding FROM passages p JOIN vectors v USING (passage_id) "
-                "ORDER BY p.passage_id"
-            )
-            for (vector,) in cursor:
-                yield _array(vector).tobytes()
-            cursor.close()
-
     def lexical_rows(
         self, passage_ids: Sequence[int] | None = None
     ) -> Iterator[tuple[int, str, str]]:
@@ -395,17 +382,6 @@ class PgStore(Store):
             )
             yield from cursor
             cursor.close()
-
-    def vectors_of(self, passage_ids: Sequence[int] | np.ndarray) -> Iterator[tuple[int, bytes]]:
-        with self._lock:
-            for batch, _ in id_batches(passage_ids):
-                rows = self._pg.execute(
-                    "SELECT passage_id, embedding FROM vectors WHERE passage_id = ANY(?)",
-                    [batch],
-                    binary=True,
-                ).fetchall()
-                for pid, vector in rows:
-                    yield int(pid), _array(vector).tobytes()
 
     def vectors_matrix(self, passage_ids: np.ndarray) -> dict[int, np.ndarray]:
         """Vectors of ``passage_ids`` by id: a range read when they are most of a range (a

@@ -352,6 +352,8 @@ class PgVectorIndex:
     def __init__(self, snapshot: VectorSnapshot, store: PgStore, ef_search: int = 100) -> None:
         self._snapshot, self._store, self.ef_search = snapshot, store, ef_search
         self.matrix = snapshot.matrix
+        assert isinstance(snapshot.matrix, StoredMatrix)
+        self._stored: StoredMatrix = snapshot.matrix
         # Per snapshot document: its collection's code, and the codes' names (read when needed).
         self._collection_codes: np.ndarray | None = None
         self._collection_names: list[str] = []
@@ -363,19 +365,13 @@ class PgVectorIndex:
         return self.exact_rows(np.array([i]))[0]
 
     def exact_rows(self, rows: np.ndarray) -> np.ndarray:
-        return StoredMatrix(self._store, self._snapshot.ids, self._snapshot.matrix.shape[1]).rows(
-            np.asarray(rows, dtype=np.int64)
-        )
+        return self._stored.rows(np.asarray(rows, dtype=np.int64))
 
     def _rows_of(self, found: list[tuple[int, float]]) -> tuple[np.ndarray, np.ndarray]:
         """Snapshot rows and scores of passages found (those newer than the snapshot left out)."""
-        ids = self._snapshot.ids
-        if not found or len(ids) == 0:
-            return np.zeros(0, np.int64), np.zeros(0, np.float32)
         pids = np.array([p for p, _ in found], dtype=np.int64)
         scores = np.array([s for _, s in found], dtype=np.float32)
-        rows = np.minimum(np.searchsorted(ids, pids), len(ids) - 1)
-        keep = ids[rows] == pids
+        rows, keep = self._snapshot.rows_of(pids)
         return rows[keep], scores[keep]
 
     def _collections_of(self, documents: np.ndarray) -> list[str] | None:
@@ -510,6 +506,14 @@ class VectorSnapshot:
     doc_index: np.ndarray  # int32, row → position in ``doc_ids``
     doc_ids: tuple[str, ...]
     matrix: np.ndarray  # float32, L2-normalised rows
+
+    def rows_of(self, passage_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Each passage id's row, and whether it is in the snapshot at all (a row where not)."""
+        wanted = np.asarray(passage_ids, dtype=np.int64)
+        if len(self.ids) == 0:
+            return np.zeros(len(wanted), np.int64), np.zeros(len(wanted), dtype=bool)
+        rows = np.minimum(np.searchsorted(self.ids, wanted), len(self.ids) - 1)
+        return rows, self.ids[rows] == wanted
 
 
 _SIDECAR_FORMAT = 1
