@@ -221,6 +221,9 @@ class PgStore(Store):
         self.label = masked(url)
         self.db = PgConnection(url)  # type: ignore[assignment]
         self._lock = threading.RLock()
+        # bm25's corpus statistics (row counts, lengths, lexeme frequencies) for one generation.
+        self._stats: dict[tuple[Any, ...], Any] = {}
+        self._stats_generation = -1
         with self._lock:
             if not create and not self._has_meta_table():
                 self.db.close()
@@ -543,8 +546,8 @@ class PgStore(Store):
 
     def _cached(self, key: tuple[Any, ...], compute: Any) -> Any:
         generation = self.generation()
-        if getattr(self, "_stats_generation", None) != generation:
-            self._stats: dict[tuple[Any, ...], Any] = {}
+        if self._stats_generation != generation:
+            self._stats = {}
             self._stats_generation = generation
         if key not in self._stats:
             self._stats[key] = compute()
